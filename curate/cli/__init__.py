@@ -1,0 +1,87 @@
+"""The `curate` command: a typer app whose commands are thin shells over library code.
+
+`main` is the console entry point. It turns every expected failure into one line on stderr
+(`curate: error: ...`) with a meaningful exit code, and keeps stdout for data only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+import typer
+
+from curate import __version__
+from curate.errors import CurateError, Interrupted, OutputClosed
+
+app = typer.Typer(
+    name="curate",
+    help="Curate LLM pretraining corpora: composable stages over JSON-lines records.\n\n"
+    "Example: curate cat shards/*.jsonl.zst | curate filter --min-chars 20 | curate count",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"curate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Curate LLM pretraining corpora: composable stages over JSON-lines records."""
+
+
+from curate.cli import io_commands, stage_commands  # noqa: E402,F401  (register commands)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted()
+
+
+def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code = app(args=argv, prog_name="curate", standalone_mode=False)
+    except CurateError as exc:
+        print(f"curate: error: {exc.message}", file=sys.stderr)
+        code = exc.exit_code
+    except click.ClickException as exc:  # usage errors from the argument parser
+        ctx = getattr(exc, "ctx", None)
+        hint = ""
+        if ctx is not None and ctx.command is not None:
+            path = ctx.command_path or "curate"
+            hint = f" (see '{path} --help')"
+        print(f"curate: error: {exc.format_message()}{hint}", file=sys.stderr)
+        code = exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
+        print("curate: interrupted", file=sys.stderr)
+        code = 130
+    except (OutputClosed, BrokenPipeError):
+        _silence_stdout()
+        code = 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,88 @@
+"""Options shared by every command, and the plumbing around them (sources, sinks, policies)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+
+from curate.errors import UsageError
+from curate.fields import Fields
+from curate.io.policy import ErrorPolicy, OnError
+from curate.io.sources import Source, expand_inputs
+from curate.io.writer import StdoutSink
+
+Inputs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Input files, globs, folders or '-' (stdin). Plain, gzip or zstd JSON lines. "
+        "Default: stdin.",
+        show_default=False,
+    ),
+]
+TextField = Annotated[
+    str,
+    typer.Option("--text-field", help="Dotted path of the text field.", rich_help_panel="Fields"),
+]
+IdField = Annotated[
+    str, typer.Option("--id-field", help="Dotted path of the id field.", rich_help_panel="Fields")
+]
+OnErrorOpt = Annotated[
+    OnError,
+    typer.Option(
+        "--on-error",
+        help="Bad input lines: fail (exit 1), skip (count them), quarantine (save raw lines).",
+        rich_help_panel="Errors",
+        case_sensitive=False,
+    ),
+]
+QuarantineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--quarantine",
+        help="File for bad raw lines with --on-error quarantine.",
+        rich_help_panel="Errors",
+    ),
+]
+CompressOpt = Annotated[
+    str,
+    typer.Option(
+        "--compress",
+        help="Compression of records on stdout: none or zstd.",
+        rich_help_panel="Output",
+    ),
+]
+
+
+def make_fields(id_field: str, text_field: str) -> Fields:
+    return Fields(id=id_field, text=text_field)
+
+
+def make_sink(compress: str) -> StdoutSink:
+    return StdoutSink(None if compress == "none" else compress)
+
+
+@contextlib.contextmanager
+def error_policy(on_error: OnError, quarantine: str | None) -> Iterator[ErrorPolicy]:
+    """The run's error policy; reports skipped or quarantined lines on stderr at the end."""
+    if quarantine and on_error is not OnError.quarantine:
+        raise UsageError("--quarantine is only used with --on-error quarantine")
+    if on_error is OnError.quarantine and not quarantine:
+        raise UsageError("--on-error quarantine needs --quarantine PATH")
+    sink = open(quarantine, "wb") if quarantine else None  # noqa: SIM115
+    try:
+        policy = ErrorPolicy(on_error, sink)
+        yield policy
+    finally:
+        if sink is not None:
+            sink.close()
+    message = policy.summary(quarantine)
+    if message:
+        print(message, file=sys.stderr)
+
+
+def sources_of(inputs: list[str] | None) -> list[Source]:
+    return expand_inputs(inputs)

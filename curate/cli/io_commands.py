@@ -1,0 +1,148 @@
+"""Commands that move records without changing them: cat, head, count, stats, write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curate.cli import app
+from curate.cli.common import (
+    CompressOpt,
+    Inputs,
+    OnErrorOpt,
+    QuarantineOpt,
+    TextField,
+    error_policy,
+    make_fields,
+    make_sink,
+    sources_of,
+)
+from curate.io.policy import OnError
+from curate.io.reader import Batch, read_batches
+
+
+@app.command("cat")
+def cat_command(
+    inputs: Inputs = None,
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Concatenate inputs (any compression) to stdout as JSON lines.
+
+    Example: curate cat shards/*.jsonl.zst | jq -c '{id, n: (.text | length)}'
+    """
+    with error_policy(on_error, quarantine) as policy:
+        sink = make_sink(compress)
+        for batch in read_batches(sources_of(inputs), policy):
+            sink.write_batch(batch)
+        sink.close()
+
+
+@app.command("head")
+def head_command(
+    inputs: Inputs = None,
+    n: Annotated[int, typer.Option("-n", "--lines", min=0, help="Number of records.")] = 10,
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Write the first N records to stdout and stop reading.
+
+    Example: curate head -n 5 fixtures/stdlib.jsonl.zst
+    """
+    with error_policy(on_error, quarantine) as policy:
+        sink = make_sink(compress)
+        left = n
+        if left:
+            for batch in read_batches(sources_of(inputs), policy):
+                if len(batch.records) > left:
+                    batch = Batch(
+                        batch.source,
+                        batch.records[:left],
+                        batch.linenos[:left],
+                        batch.raws[:left],
+                        batch.modified,
+                    )
+                sink.write_batch(batch)
+                left -= len(batch.records)
+                if not left:
+                    break
+        sink.close()
+
+
+@app.command("count")
+def count_command(
+    inputs: Inputs = None,
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Print the number of records.
+
+    Example: curate cat fixtures/*.jsonl.zst | curate count
+    """
+    total = 0
+    with error_policy(on_error, quarantine) as policy:
+        for batch in read_batches(sources_of(inputs), policy):
+            total += len(batch.records)
+    typer.echo(total)
+
+
+@app.command("stats")
+def stats_command(
+    inputs: Inputs = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    text_field: TextField = "text",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Records, bytes, field presence and text length (min/median/max).
+
+    Example: curate stats --json fixtures/stdlib.jsonl.zst | jq .text_chars
+    """
+    from curate.stats import DatasetStats, render_stats
+
+    result = DatasetStats(make_fields("id", text_field))
+    with error_policy(on_error, quarantine) as policy:
+        for batch in read_batches(sources_of(inputs), policy):
+            result.add(batch.records)
+        result.empty_lines = policy.empty_lines
+        result.errors = policy.errors
+    render_stats(result.to_dict(), json_out)
+
+
+@app.command("write")
+def write_command(
+    out_dir: Annotated[Path, typer.Argument(help="Output dataset folder.", show_default=False)],
+    inputs: Inputs = None,
+    shard_size: Annotated[
+        str, typer.Option("--shard-size", help="Roll over after this much uncompressed data.")
+    ] = "256MB",
+    shard_records: Annotated[
+        int | None, typer.Option("--shard-records", min=1, help="Roll over after N records.")
+    ] = None,
+    level: Annotated[int, typer.Option("--level", min=1, max=22, help="zstd level.")] = 3,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the shards of an existing dataset folder.")
+    ] = False,
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Write records into zstd shards part-00000.jsonl.zst, ... in OUT_DIR.
+
+    Example: curate cat raw/*.jsonl.gz | curate write out/v1 --shard-size 64MB
+    """
+    from curate.write_dataset import write_dataset
+
+    with error_policy(on_error, quarantine) as policy:
+        write_dataset(
+            out_dir,
+            sources_of(inputs),
+            policy,
+            shard_size=shard_size,
+            shard_records=shard_records,
+            level=level,
+            overwrite=overwrite,
+        )

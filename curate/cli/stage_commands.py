@@ -1,0 +1,105 @@
+"""Pipe commands for stages: each builds the stage from its config model and streams stdin->stdout."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from curate.cli import app
+from curate.cli.common import (
+    CompressOpt,
+    IdField,
+    Inputs,
+    OnErrorOpt,
+    QuarantineOpt,
+    TextField,
+    error_policy,
+    make_fields,
+    make_sink,
+    sources_of,
+)
+from curate.errors import UsageError
+from curate.fields import Fields
+from curate.io.policy import OnError
+
+if TYPE_CHECKING:
+    from curate.stages.base import Stage, StageStats
+
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print the stage's counts on stderr at the end.")
+]
+
+
+def build_stage(name: str, options: dict, fields: Fields) -> Stage:
+    """Validate CLI options against the stage's config model, exactly as YAML is validated."""
+    from pydantic import ValidationError
+
+    from curate.stages import get_stage_class
+
+    cls = get_stage_class(name)
+    try:
+        config = cls.Config(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise UsageError(f"{name}: {where}: {err['msg']}") from None
+    return cls(config, fields)
+
+
+def summary_line(stage: Stage, stats: StageStats) -> str:
+    drops = ", ".join(f"{k}={v}" for k, v in sorted(stats.dropped.items())) or "none"
+    return (
+        f"curate {stage.name}: {stats.records_in} in, {stats.records_out} out, "
+        f"dropped: {drops}, errors: {stats.errors}"
+    )
+
+
+def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verbose) -> None:
+    from curate.executors.stream import run_pipe
+
+    with error_policy(on_error, quarantine) as policy:
+        stats = run_pipe([stage], sources_of(inputs), policy, make_sink(compress))
+    if verbose:
+        print(summary_line(stage, stats[0]), file=sys.stderr)
+
+
+@app.command("filter")
+def filter_command(
+    inputs: Inputs = None,
+    min_chars: Annotated[int | None, typer.Option(help="Drop texts shorter than N chars.")] = None,
+    max_chars: Annotated[int | None, typer.Option(help="Drop texts longer than N chars.")] = None,
+    min_lines: Annotated[int | None, typer.Option(help="Drop texts with fewer lines.")] = None,
+    max_line_chars: Annotated[
+        int | None, typer.Option(help="Drop texts that have a longer line.")
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="Keep only records where FIELD=VALUE or FIELD~REGEX holds."),
+    ] = None,
+    where_not: Annotated[
+        list[str] | None,
+        typer.Option("--where-not", help="Drop records where FIELD=VALUE or FIELD~REGEX holds."),
+    ] = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Drop records by length, line shape or field values.
+
+    Example: curate cat data.jsonl.zst | curate filter --min-chars 20 --where meta.lang=python
+    """
+    options = dict(
+        min_chars=min_chars,
+        max_chars=max_chars,
+        min_lines=min_lines,
+        max_line_chars=max_line_chars,
+        where=where or [],
+        where_not=where_not or [],
+    )
+    stage = build_stage("filter", options, make_fields(id_field, text_field))
+    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

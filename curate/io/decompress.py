@@ -1,0 +1,154 @@
+"""Byte streams to decompressed chunks, with the format taken from the first bytes.
+
+zstd and gzip are decoded frame by frame (member by member) so that concatenated files read
+whole, and a stream that ends inside a frame is reported as truncated rather than silently
+cut short (zstandard's stream_reader would return what it has and stop).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+import zstandard
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MAGIC = b"\x1f\x8b"
+READ_SIZE = 1 << 18  # compressed bytes per read; bounds the memory a chunk can take
+WRITE_SIZE = 1 << 20  # zstd output buffer: small ones cost many small copies
+
+
+class StreamError(Exception):
+    """The compressed stream is truncated or corrupt."""
+
+
+def detect_format(head: bytes) -> str:
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    return "plain"
+
+
+def iter_decompressed(fh: BinaryIO, read_size: int = READ_SIZE) -> Iterator[bytes]:
+    """Yield decompressed chunks of `fh`, whatever its compression.
+
+    Reads with `read1` where available, so a pipe's data is handed on as soon as it arrives
+    instead of waiting for a full buffer (`tail -f log | curate filter` stays live).
+    """
+    read = getattr(fh, "read1", fh.read)
+    head = read(read_size)
+    while 0 < len(head) < len(ZSTD_MAGIC):
+        more = read(read_size)
+        if not more:
+            break
+        head += more
+    fmt = detect_format(head)
+    if fmt == "zstd":
+        yield from _zstd_chunks(head, read, read_size)
+    elif fmt == "gzip":
+        yield from _gzip_chunks(head, read, read_size)
+    else:
+        data = head
+        while data:
+            yield data
+            data = read(read_size)
+
+
+def _zstd_chunks(data: bytes, read: Callable[[int], bytes], read_size: int) -> Iterator[bytes]:
+    dctx = zstandard.ZstdDecompressor()
+    dobj = dctx.decompressobj(write_size=WRITE_SIZE)
+    open_frame = False
+    try:
+        while data:
+            while data:
+                out = dobj.decompress(data)
+                if out:
+                    yield out
+                if dobj.eof:
+                    data = dobj.unused_data
+                    dobj = dctx.decompressobj(write_size=WRITE_SIZE)
+                    open_frame = False
+                else:
+                    open_frame = True
+                    data = b""
+            data = read(read_size)
+    except zstandard.ZstdError as exc:
+        raise StreamError(f"corrupt zstd stream ({exc})") from None
+    if open_frame:
+        raise StreamError("truncated zstd stream (ends inside a frame)")
+
+
+def _gzip_chunks(data: bytes, read: Callable[[int], bytes], read_size: int) -> Iterator[bytes]:
+    dobj = zlib.decompressobj(wbits=31)
+    open_member = False
+    try:
+        while data:
+            while data:
+                out = dobj.decompress(data)
+                if out:
+                    yield out
+                if dobj.eof:
+                    data = dobj.unused_data
+                    dobj = zlib.decompressobj(wbits=31)
+                    open_member = False
+                else:
+                    open_member = True
+                    data = b""
+            data = read(read_size)
+    except zlib.error as exc:
+        raise StreamError(f"corrupt gzip stream ({exc})") from None
+    if open_member:
+        raise StreamError("truncated gzip stream (ends inside a member)")
+
+
+_DONE = object()
+
+
+def iter_decompressed_background(fh: BinaryIO, depth: int = 4) -> Iterator[bytes]:
+    """`iter_decompressed` on a helper thread, so decompression overlaps with parsing.
+
+    zstandard and zlib release the GIL while they work, so on two cores reading costs little
+    more than parsing alone. At most `depth` chunks wait in the queue, which bounds memory.
+    Stopping early (e.g. `head`) tells the thread to stop at its next chunk.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in iter_decompressed(fh):
+                while not stop.is_set():
+                    try:
+                        chunks.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: object = _DONE
+        except BaseException as exc:  # handed to the consumer, which raises it
+            item = exc
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="curate-decompress", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -1,0 +1,57 @@
+"""What to do with a bad line: fail (default), skip and count, or quarantine the raw bytes."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import BinaryIO
+
+from curate.errors import InputError, UsageError
+
+
+class OnError(str, Enum):
+    fail = "fail"
+    skip = "skip"
+    quarantine = "quarantine"
+
+
+class ErrorPolicy:
+    """Counts, skips or quarantines bad input; raises `InputError` under `fail`.
+
+    Messages never carry the offending content (it may be a secret or an opted-out text);
+    quarantine keeps the raw line, unchanged, only in the quarantine sink.
+    """
+
+    def __init__(self, mode: OnError | str = OnError.fail, quarantine: BinaryIO | None = None):
+        self.mode = OnError(mode)
+        if self.mode is OnError.quarantine and quarantine is None:
+            raise UsageError("--on-error quarantine needs --quarantine PATH")
+        self.quarantine = quarantine
+        self.errors = 0
+        self.empty_lines = 0
+        self.first_error: str | None = None
+
+    def bad_line(self, source: str, line: int | None, problem: str, raw: bytes | None) -> None:
+        error = InputError(source, line, problem)
+        if self.mode is OnError.fail:
+            raise error
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = error.message
+        if self.quarantine is not None and raw:
+            self.quarantine.write(raw if raw.endswith(b"\n") else raw + b"\n")
+
+    def merge_counts(self, errors: int, empty_lines: int, first_error: str | None) -> None:
+        """Fold in counts from a worker process."""
+        self.errors += errors
+        self.empty_lines += empty_lines
+        if self.first_error is None:
+            self.first_error = first_error
+
+    def summary(self, quarantine_path: str | None = None) -> str | None:
+        """One line for stderr at the end of a run, or None when nothing was bad."""
+        if not self.errors:
+            return None
+        verb = "quarantined" if self.mode is OnError.quarantine else "skipped"
+        where = f" to {quarantine_path}" if quarantine_path and verb == "quarantined" else ""
+        noun = "line" if self.errors == 1 else "lines"
+        return f"curate: {verb} {self.errors} bad {noun}{where} (first: {self.first_error})"

@@ -1,0 +1,174 @@
+"""Streaming JSON-lines reader: sources -> batches of parsed records with their line numbers.
+
+Work is done per decompressed chunk (a batch of lines), so Python overhead is paid per batch,
+not per byte, and memory holds one chunk at a time (plus a line that spans chunks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+import orjson
+
+from curate.errors import InputError
+from curate.io.decompress import StreamError, iter_decompressed_background
+from curate.io.policy import ErrorPolicy
+from curate.io.sources import Source
+
+BOM = b"\xef\xbb\xbf"
+_ORJSON_POSITION = re.compile(r": line \d+ column (\d+) \(char \d+\)$")
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
+_JSON_TYPES.update({bool: "a boolean", type(None): "null"})
+
+
+class Batch:
+    """Records parsed from consecutive lines of one source.
+
+    `linenos[i]` and `raws[i]` belong to `records[i]`: they let a later stage name the exact
+    input line of a record it cannot handle, and let quarantine keep the original bytes.
+    """
+
+    __slots__ = ("source", "records", "linenos", "raws", "modified")
+
+    def __init__(
+        self,
+        source: str,
+        records: list[dict],
+        linenos: Sequence[int],
+        raws: list[bytes],
+        modified: bool = False,
+    ):
+        self.source = source
+        self.records = records
+        self.linenos = linenos
+        self.raws = raws
+        # False while every record is exactly its raw line, which can then be written as is.
+        self.modified = modified
+
+    def to_bytes(self) -> bytes:
+        """The batch as JSON lines: raw lines when untouched, else re-serialised by orjson."""
+        if not self.records:
+            return b""
+        if not self.modified:
+            return b"\n".join(self.raws) + b"\n"
+        dumps = orjson.dumps
+        return b"".join([dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in self.records])
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class _Truncated(Exception):
+    def __init__(self, error: StreamError, line: int, partial: bytes):
+        self.error = error
+        self.line = line
+        self.partial = partial
+
+
+def iter_line_batches(chunks: Iterable[bytes]) -> Iterator[list[bytes]]:
+    """Split decompressed chunks into lists of complete lines (no newline, no CR of a CRLF)."""
+    pending: list[bytes] = []
+    produced = 0
+    try:
+        for chunk in chunks:
+            if chunk.find(b"\n") < 0:
+                pending.append(chunk)
+                continue
+            if pending:
+                pending.append(chunk)
+                chunk = b"".join(pending)
+                pending = []
+            if chunk.find(b"\r") >= 0:  # memchr; a two-byte find is ~10x slower
+                chunk = chunk.replace(b"\r\n", b"\n")
+            lines = chunk.split(b"\n")
+            tail = lines.pop()
+            if tail:
+                pending.append(tail)
+            produced += len(lines)
+            yield lines
+    except StreamError as exc:
+        raise _Truncated(exc, produced + 1, b"".join(pending)) from None
+    if pending:
+        last = b"".join(pending)
+        yield [last[:-1] if last.endswith(b"\r") else last]
+
+
+def describe_json_error(exc: orjson.JSONDecodeError, line: bytes) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as uexc:
+        return f"invalid UTF-8 at byte {uexc.start + 1}"
+    detail = _ORJSON_POSITION.sub(r" at column \1", str(exc))
+    return f"invalid JSON: {detail}"
+
+
+def parse_lines(source: str, first_line: int, lines: list[bytes], policy: ErrorPolicy) -> Batch:
+    """Parse one batch of lines; bad ones go to the policy, blank ones are counted.
+
+    The common case (every line a JSON object) takes a fast path: one list comprehension,
+    and the line list itself serves as the raw lines.
+    """
+    if first_line == 1 and lines and lines[0].startswith(BOM):
+        lines[0] = lines[0][len(BOM) :]
+    loads = orjson.loads
+    try:
+        records = [loads(line) for line in lines]
+    except orjson.JSONDecodeError:
+        return _parse_lines_slow(source, first_line, lines, policy)
+    if set(map(type, records)) - {dict}:
+        return _parse_lines_slow(source, first_line, lines, policy)
+    return Batch(source, records, range(first_line, first_line + len(lines)), lines)
+
+
+def _parse_lines_slow(
+    source: str, first_line: int, lines: list[bytes], policy: ErrorPolicy
+) -> Batch:
+    records: list[dict] = []
+    linenos: list[int] = []
+    raws: list[bytes] = []
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    lineno = first_line - 1
+    for line in lines:
+        lineno += 1
+        try:
+            record = loads(line)
+        except decode_error as exc:
+            if not line.strip():
+                policy.empty_lines += 1
+            else:
+                policy.bad_line(source, lineno, describe_json_error(exc, line), line)
+            continue
+        if type(record) is not dict:
+            kind = _JSON_TYPES.get(type(record), "not an object")
+            policy.bad_line(source, lineno, f"expected a JSON object, got {kind}", line)
+            continue
+        records.append(record)
+        linenos.append(lineno)
+        raws.append(line)
+    return Batch(source, records, linenos, raws)
+
+
+def read_source(source: Source, policy: ErrorPolicy) -> Iterator[Batch]:
+    """Batches of one source. A truncated or corrupt stream is one bad line, then the end."""
+    fh = source.open()
+    lineno = 1
+    try:
+        for lines in iter_line_batches(iter_decompressed_background(fh)):
+            batch = parse_lines(source.name, lineno, lines, policy)
+            lineno += len(lines)
+            if batch.records:
+                yield batch
+    except _Truncated as exc:
+        policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
+    except OSError as exc:
+        raise InputError(source.name, lineno, f"read failed ({exc.strerror or exc})") from None
+    finally:
+        if not source.is_stdin:
+            fh.close()
+
+
+def read_batches(sources: Iterable[Source], policy: ErrorPolicy) -> Iterator[Batch]:
+    for source in sources:
+        yield from read_source(source, policy)

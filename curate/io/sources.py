@@ -1,0 +1,82 @@
+"""Turning command-line inputs (paths, globs, folders, `-`) into an ordered list of sources."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from curate.errors import InputError, UsageError
+
+STDIN_NAME = "<stdin>"
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input stream. `name` is what error messages show: the path as given, or `<stdin>`."""
+
+    name: str
+    path: str | None = None  # None means standard input
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path is None
+
+    def open(self) -> BinaryIO:
+        if self.path is None:
+            return sys.stdin.buffer
+        try:
+            return open(self.path, "rb")  # noqa: SIM115 - closed by the reader
+        except FileNotFoundError:
+            raise InputError(self.name, None, "no such file") from None
+        except IsADirectoryError:
+            raise InputError(self.name, None, "is a directory") from None
+        except PermissionError:
+            raise InputError(self.name, None, "permission denied") from None
+
+    def size(self) -> int | None:
+        if self.path is None:
+            return None
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return None
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Every `*.jsonl*` file below a folder, sorted, skipping `rejects/` and hidden entries."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "rejects")
+        for name in files:
+            if not name.startswith(".") and ".jsonl" in name:
+                found.append(Path(root) / name)
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def expand_inputs(specs: list[str] | None) -> list[Source]:
+    """Expand inputs in the order given; globs and folders expand sorted. Nothing means stdin."""
+    if not specs:
+        return [Source(STDIN_NAME)]
+    sources: list[Source] = []
+    for spec in specs:
+        if spec == "-":
+            sources.append(Source(STDIN_NAME))
+        elif _GLOB_CHARS & set(spec) and not os.path.exists(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            files = [m for m in matches if os.path.isfile(m)]
+            if not files:
+                raise UsageError(f"no input file matches {spec!r}")
+            sources.extend(Source(m, m) for m in files)
+        elif os.path.isdir(spec):
+            files = _folder_files(Path(spec))
+            if not files:
+                raise UsageError(f"no *.jsonl* file in folder {spec!r}")
+            sources.extend(Source(str(p), str(p)) for p in files)
+        else:
+            sources.append(Source(spec, spec))
+    return sources

@@ -1,0 +1,235 @@
+"""Writing records: JSON lines to stdout, or rolling zstd shards written atomically.
+
+A shard is written under a hidden temporary name, fsynced and renamed, so a crash never leaves
+a file under a final name that is incomplete. Its SHA-256, size and record count are computed
+while writing, for the manifest, without reading it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+import zstandard
+
+from curate.errors import OutputClosed, UsageError
+
+_APPEND_NL = orjson.OPT_APPEND_NEWLINE
+COMPRESS_BLOCK = 1 << 20  # bytes handed to the compressor at once; fixed for reproducible output
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20, "g": 2**30, "gib": 2**30})
+_UNITS["tib"] = 2**40
+
+
+def parse_size(text: str | int) -> int:
+    """`256MB` -> 256_000_000, `1GiB` -> 2**30; plain integers are bytes."""
+    if isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not match or match.group(2).lower() not in _UNITS:
+        raise UsageError(f"invalid size {text!r} (expected e.g. 64MB, 1GB, 512MiB)")
+    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if value <= 0:
+        raise UsageError(f"invalid size {text!r}: must be positive")
+    return value
+
+
+def dumps_lines(records: list[dict]) -> bytes:
+    dumps = orjson.dumps
+    return b"".join([dumps(r, option=_APPEND_NL) for r in records])
+
+
+class StdoutSink:
+    """JSON lines on stdout, optionally as one zstd stream (`--compress zstd`)."""
+
+    def __init__(self, compress: str | None = None, level: int = 3, stream: BinaryIO | None = None):
+        self._out = stream if stream is not None else sys.stdout.buffer
+        self._zw = None
+        if compress == "zstd":
+            cctx = zstandard.ZstdCompressor(level=level)
+            self._zw = cctx.stream_writer(self._out, closefd=False)
+        elif compress not in (None, "none"):
+            raise UsageError(f"unknown --compress {compress!r} (expected zstd or none)")
+        self.records = 0
+
+    def write(self, records: list[dict]) -> None:
+        if records:
+            self.write_bytes(dumps_lines(records), len(records))
+
+    def write_batch(self, batch) -> None:
+        if batch.records:
+            self.write_bytes(batch.to_bytes(), len(batch.records))
+
+    def write_bytes(self, data: bytes, count: int) -> None:
+        try:
+            (self._zw or self._out).write(data)
+        except BrokenPipeError:
+            raise OutputClosed() from None
+        self.records += count
+
+    def close(self) -> None:
+        try:
+            if self._zw is not None:
+                self._zw.flush(zstandard.FLUSH_FRAME)
+            self._out.flush()
+        except BrokenPipeError:
+            raise OutputClosed() from None
+
+
+class _HashingFile:
+    """A write-only file wrapper that hashes and counts what passes through it."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh = fh
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+@dataclass
+class ShardInfo:
+    """What the manifest needs to know about a finished shard."""
+
+    path: str  # relative to the dataset folder, with forward slashes
+    sha256: str
+    bytes: int
+    records: int
+    uncompressed_bytes: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class ShardWriter:
+    """Writes `<prefix>-00000.jsonl.zst`, ... into `root/subdir`, rolling over by size or count."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        subdir: str = "",
+        prefix: str = "part",
+        shard_bytes: int = 256 * 10**6,
+        shard_records: int | None = None,
+        level: int = 3,
+        first_index: int = 0,
+    ):
+        self.root = Path(root)
+        self.subdir = subdir
+        self.prefix = prefix
+        self.shard_bytes = shard_bytes
+        self.shard_records = shard_records
+        self.level = level
+        self.index = first_index
+        self.shards: list[ShardInfo] = []
+        self._cctx = zstandard.ZstdCompressor(level=level)
+        self._file: BinaryIO | None = None
+        self._hashing: _HashingFile | None = None
+        self._zw = None
+        self._buffer = bytearray()
+        self._records = 0
+        self._raw_bytes = 0
+        self._tmp: Path | None = None
+        self._final: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.root / self.subdir if self.subdir else self.root
+
+    def _open(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"{self.prefix}-{self.index:05d}.jsonl.zst"
+        self._final = self.folder / name
+        self._tmp = self.folder / f".{name}.tmp"
+        self._file = open(self._tmp, "wb")  # noqa: SIM115 - closed in _finish
+        self._hashing = _HashingFile(self._file)
+        self._zw = self._cctx.stream_writer(self._hashing, closefd=False)
+        self._records = 0
+        self._raw_bytes = 0
+
+    def write(self, records: list[dict]) -> None:
+        dumps = orjson.dumps
+        self.write_lines([dumps(r, option=_APPEND_NL) for r in records])
+
+    def write_batch(self, batch) -> None:
+        """Write a reader `Batch`: its raw lines when untouched, else re-serialised records."""
+        if batch.modified:
+            self.write(batch.records)
+        else:
+            self.write_lines([raw + b"\n" for raw in batch.raws])
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Append serialised records (each ending in a newline), rolling over as needed."""
+        for line in lines:
+            if self._file is None:
+                self._open()
+            self._buffer += line
+            self._records += 1
+            self._raw_bytes += len(line)
+            if len(self._buffer) >= COMPRESS_BLOCK:
+                self._zw.write(bytes(self._buffer))
+                self._buffer.clear()
+            if self._raw_bytes >= self.shard_bytes or (
+                self.shard_records is not None and self._records >= self.shard_records
+            ):
+                self._finish()
+
+    def _finish(self) -> None:
+        assert self._file is not None and self._zw is not None and self._hashing is not None
+        if self._buffer:
+            self._zw.write(bytes(self._buffer))
+            self._buffer.clear()
+        self._zw.flush(zstandard.FLUSH_FRAME)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._tmp, self._final)
+        fsync_dir(self.folder)
+        rel = self._final.relative_to(self.root).as_posix()
+        info = ShardInfo(
+            rel, self._hashing.sha.hexdigest(), self._hashing.size, self._records, self._raw_bytes
+        )
+        self.shards.append(info)
+        self.index += 1
+        self._file = self._zw = self._hashing = None
+        self._tmp = self._final = None
+
+    def close(self) -> list[ShardInfo]:
+        if self._file is not None:
+            self._finish()
+        return self.shards
+
+    def abort(self) -> None:
+        """Drop the shard in progress (its temporary file); finished shards stay."""
+        if self._file is not None:
+            self._file.close()
+            if self._tmp is not None and self._tmp.exists():
+                self._tmp.unlink()
+            self._file = self._zw = self._hashing = None
+        self._buffer.clear()

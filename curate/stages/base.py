@@ -1,0 +1,174 @@
+"""The stage model: every stage is one class with one typed config model.
+
+Per-record stages keep, modify or drop one record at a time and parallelise trivially.
+Global stages (dedup) split into a `map` that computes small keys per batch and a `reduce`
+that decides from the keys alone; in a pipe they run `process` as a streaming pass that makes
+the same decisions (keep-first in input order).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from curate.errors import RecordError
+from curate.fields import Fields
+from curate.io.policy import ErrorPolicy
+from curate.io.reader import Batch
+from curate.records import get_path
+
+# What `apply` returns: None keeps the record; a reason, or (reason, details), drops it.
+Verdict = None | str | tuple[str, dict[str, Any]]
+
+
+class StageConfig(BaseModel):
+    """Base of every stage's config: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class StageStats:
+    """Counts for one stage: records in, out, dropped by reason, errors, seconds."""
+
+    records_in: int = 0
+    records_out: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def merge(self, other: StageStats) -> None:
+        self.records_in += other.records_in
+        self.records_out += other.records_out
+        self.dropped.update(other.dropped)
+        self.errors += other.errors
+        self.seconds += other.seconds
+
+    def to_dict(self) -> dict:
+        return {
+            "records_in": self.records_in,
+            "records_out": self.records_out,
+            "dropped": dict(sorted(self.dropped.items())),
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StageStats:
+        return cls(
+            data["records_in"],
+            data["records_out"],
+            Counter(data["dropped"]),
+            data["errors"],
+            data.get("seconds", 0.0),
+        )
+
+
+@dataclass
+class Context:
+    """What a stage needs besides its config while processing: error policy, stats, rejects."""
+
+    policy: ErrorPolicy
+    keep_rejects: bool = False
+    rejects: list[dict] = field(default_factory=list)
+
+    def reject(self, record: dict, stage: str, reason: str, details: dict | None) -> None:
+        if not self.keep_rejects:
+            return
+        meta = record.get("meta")
+        if type(meta) is not dict:
+            meta = {}
+            record["meta"] = meta
+        info: dict[str, Any] = {"stage": stage, "reason": reason}
+        if details:
+            info.update(details)
+        meta["rejected"] = info
+        self.rejects.append(record)
+
+
+class Stage:
+    """Common part of every stage: a registry name, a config model, the dataset's fields."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[StageConfig]]
+    is_global: ClassVar[bool] = False
+    # True for stages that change records (tag, redact, ...): their output is re-serialised.
+    modifies_records: ClassVar[bool] = False
+
+    def __init__(self, config: StageConfig, fields: Fields | None = None):
+        self.config = config
+        self.fields = fields or Fields()
+        self.setup()
+
+    def setup(self) -> None:
+        """Load what the stage needs once per process (rules, indexes); called before fork."""
+
+    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """The stage as it appears in a manifest: name plus its fully defaulted config."""
+        return {self.name: self.config.model_dump(mode="json")}
+
+
+class RecordStage(Stage):
+    """A stage that decides each record on its own: implement `apply`."""
+
+    def apply(self, record: dict) -> Verdict:
+        raise NotImplementedError
+
+    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        started = time.perf_counter()
+        apply = self.apply
+        records: list[dict] = []
+        linenos: list[int] = []
+        raws: list[bytes] = []
+        dropped = stats.dropped
+        for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
+            try:
+                verdict = apply(record)
+            except RecordError as exc:
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
+                continue
+            if verdict is None:
+                records.append(record)
+                linenos.append(lineno)
+                raws.append(raw)
+                continue
+            reason, details = (verdict, None) if type(verdict) is str else verdict
+            dropped[reason] += 1
+            ctx.reject(record, self.name, reason, details)
+        stats.records_in += len(batch.records)
+        stats.records_out += len(records)
+        stats.seconds += time.perf_counter() - started
+        return Batch(batch.source, records, linenos, raws, batch.modified or self.modifies_records)
+
+
+class GlobalStage(Stage):
+    """A stage whose decision for a record depends on other records.
+
+    `process` is the streaming form used in pipes. `map_keys`/`reduce`/`apply_decisions` are
+    the split form used by executors; both must keep exactly the same records.
+    """
+
+    is_global = True
+
+    def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> Any:
+        raise NotImplementedError
+
+    def reduce(self, unit_keys: list[Any]) -> list[dict[int, tuple[str, dict]]]:
+        """From every unit's keys, in input order: per unit, {record index: (reason, details)}."""
+        raise NotImplementedError
+
+
+def field_getter(path: str) -> Callable[[dict], Any]:
+    parts = tuple(path.split("."))
+    if len(parts) == 1:
+        key = parts[0]
+        return lambda record: record.get(key)
+    return lambda record: get_path(record, parts)

@@ -1,0 +1,121 @@
+"""Property tests: any list of JSON objects survives plain, gzip and zstd, via files and stdin."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import sys
+
+import orjson
+import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from curate.io.policy import ErrorPolicy
+from curate.io.reader import read_batches
+from curate.io.sources import STDIN_NAME, Source
+from curate.io.writer import ShardWriter, StdoutSink
+from tests.conftest import run_curate
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=12,
+)
+records_strategy = st.lists(st.dictionaries(text, values, max_size=6), max_size=20)
+
+
+def encode(records: list[dict], fmt: str) -> bytes:
+    plain = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    if fmt == "gzip":
+        return gzip.compress(plain)
+    if fmt == "zstd":
+        return zstandard.ZstdCompressor().compress(plain)
+    if fmt == "zstd-multiframe":
+        half = len(plain) // 2
+        cut = plain.rfind(b"\n", 0, half) + 1
+        cctx = zstandard.ZstdCompressor()
+        return cctx.compress(plain[:cut]) + cctx.compress(plain[cut:])
+    if fmt == "gzip-multimember":
+        return gzip.compress(plain[: len(plain) // 2]) + gzip.compress(plain[len(plain) // 2 :])
+    return plain
+
+
+def read_all(sources: list[Source]) -> list[dict]:
+    out: list[dict] = []
+    for batch in read_batches(sources, ErrorPolicy()):
+        out.extend(batch.records)
+    return out
+
+
+FORMATS = ["plain", "gzip", "zstd", "zstd-multiframe", "gzip-multimember"]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=records_strategy, fmt=st.sampled_from(FORMATS))
+def test_roundtrip_through_files(tmp_path_factory, records, fmt):
+    path = tmp_path_factory.mktemp("rt") / "data.jsonl"
+    path.write_bytes(encode(records, fmt))
+    assert read_all([Source(str(path), str(path))]) == records
+
+
+@settings(max_examples=60)
+@given(records=records_strategy, fmt=st.sampled_from(FORMATS))
+def test_roundtrip_through_stdin(records, fmt):
+    with fake_stdin(encode(records, fmt)):
+        assert read_all([Source(STDIN_NAME)]) == records
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=records_strategy, shard_records=st.integers(1, 7))
+def test_roundtrip_through_shard_writer(tmp_path_factory, records, shard_records):
+    out = tmp_path_factory.mktemp("shards")
+    writer = ShardWriter(out, shard_records=shard_records)
+    writer.write(records)
+    shards = writer.close()
+    assert sum(s.records for s in shards) == len(records)
+    sources = [Source(str(out / s.path), str(out / s.path)) for s in shards]
+    assert read_all(sources) == records
+
+
+@settings(max_examples=40)
+@given(records=records_strategy)
+def test_roundtrip_through_zstd_stdout_sink(records):
+    buf = io.BytesIO()
+    sink = StdoutSink("zstd", stream=buf)
+    sink.write(records)
+    sink.close()
+    data = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(buf.getvalue())).read()
+    assert [orjson.loads(line) for line in data.splitlines()] == records
+
+
+@settings(max_examples=8, deadline=None)
+@given(records=records_strategy, fmt=st.sampled_from(FORMATS))
+def test_roundtrip_through_real_stdin_of_the_command(records, fmt):
+    result = run_curate("cat", input=encode(records, fmt))
+    assert result.returncode == 0, result.stderr
+    assert [orjson.loads(line) for line in result.stdout.splitlines()] == records
+
+
+class _FakeStdin:
+    def __init__(self, data: bytes):
+        self.buffer = io.BytesIO(data)
+
+
+@contextlib.contextmanager
+def fake_stdin(data: bytes):
+    original = sys.stdin
+    sys.stdin = _FakeStdin(data)
+    try:
+        yield
+    finally:
+        sys.stdin = original
