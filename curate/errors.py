@@ -42,6 +42,9 @@ class InputError(CurateError):
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self):  # crosses process boundaries from workers intact
+        return (InputError, (self.source, self.line, self.problem))
+
 
 class RecordError(Exception):
     """A record that a stage cannot process (e.g. missing its text field).
@@ -52,6 +55,9 @@ class RecordError(Exception):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
+
+    def __reduce__(self):
+        return (RecordError, (self.problem,))
 
 
 class OutputClosed(Exception):

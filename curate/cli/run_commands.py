@@ -1,0 +1,68 @@
+"""`curate run` and `curate validate`: the same stages, declared in pipeline.yaml."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curate.cli import app
+
+PipelineArg = Annotated[Path, typer.Argument(help="The pipeline YAML file.", show_default=False)]
+
+
+@app.command("validate")
+def validate_command(pipeline: PipelineArg) -> None:
+    """Check a pipeline file (schema, stages, options) without running it.
+
+    Example: curate validate pipeline.yaml
+    """
+    from curate.pipeline import load_pipeline
+
+    loaded = load_pipeline(pipeline)
+    names = ", ".join(stage.name for stage in loaded.stages) or "no stages"
+    print(f"{pipeline}: ok ({len(loaded.stages)} stages: {names})", file=sys.stderr)
+
+
+@app.command("run")
+def run_command(
+    pipeline: PipelineArg,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-w", min=1, help="Worker processes (default: executor.workers)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the plan and the resources it needs; run nothing."),
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish an interrupted run in the same output folder.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
+    ] = False,
+) -> None:
+    """Run a pipeline: inputs -> stages -> versioned output shards (+ rejects, manifest).
+
+    Example: curate run pipeline.yaml --workers 2
+    """
+    from curate.pipeline import load_pipeline
+
+    loaded = load_pipeline(pipeline)
+    if dry_run:
+        from curate.plan import make_plan
+        from curate.report import print_plan
+
+        print_plan(make_plan(loaded, workers or loaded.config.executor.workers))
+        return
+    from curate.executors.local import execute, finish_run
+    from curate.report import print_summary
+
+    result = execute(loaded, workers=workers, resume=resume, quiet=quiet)
+    finish_run(result.out_dir)
+    if not quiet:
+        print_summary(loaded, result)

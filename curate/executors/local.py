@@ -1,0 +1,326 @@
+"""The local executor: a pipeline over input units on a pool of forked worker processes.
+
+Order of events, each step resumable:
+1. the parent cuts inputs into units (whole lines, in input order) and hashes the inputs;
+2. workers run each unit through the per-record stages of segment 0, and compute the keys of
+   the first global stage, if any; the parent reduces the keys to decisions, and the next
+   segment applies them, and so on;
+3. the parent writes the output shards from the last segment's units, in unit order.
+
+The output never depends on the worker count or on timing: units are cut from the data alone,
+decisions come from keys in unit order, and only the parent writes shards.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import shutil
+import signal
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curate import __version__
+from curate.errors import UsageError
+from curate.executors.units import (
+    InputInfo,
+    RunSetup,
+    UnitSpec,
+    WorkDir,
+    atomic_write,
+    cut_units,
+    install_setup,
+    load_keys,
+    plan_segments,
+    read_unit_output,
+    run_unit,
+)
+from curate.io.policy import ErrorPolicy, OnError
+from curate.io.sources import Source, expand_inputs
+from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
+from curate.pipeline import Pipeline
+from curate.progress import RunProgress
+from curate.stages.base import StageStats
+
+STATE_FILE = "state.json"
+
+
+@dataclass
+class RunResult:
+    """Everything a run learned, for the summary table and the manifest."""
+
+    out_dir: Path
+    inputs: list[dict] = field(default_factory=list)
+    shards: list[ShardInfo] = field(default_factory=list)
+    rejects: list[ShardInfo] = field(default_factory=list)
+    stage_stats: list[StageStats] = field(default_factory=list)
+    records_in: int = 0
+    records_out: int = 0
+    errors: int = 0
+    empty_lines: int = 0
+    first_error: str | None = None
+    quarantine: str | None = None
+    resumed_units: int = 0
+    composition_records: list[dict] = field(default_factory=list)
+
+
+def _output_state(pipeline: Pipeline, sources: list[Source]) -> dict:
+    return {
+        "curate_version": __version__,
+        "config_sha256": pipeline.config_sha256(),
+        "inputs": [s.name for s in sources],
+    }
+
+
+def prepare_run_folder(out: Path, work: WorkDir, state: dict, resume: bool) -> None:
+    """Check the output folder: empty, or an interrupted run of this same pipeline to resume."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder")
+    busy = out.is_dir() and any(out.iterdir())
+    if busy and not resume:
+        hint = (
+            "an interrupted run is there: add --resume to finish it, or remove the folder"
+            if work.root.exists()
+            else "remove it or choose another output.dir"
+        )
+        raise UsageError(f"{out}: output folder is not empty ({hint})")
+    state_path = work.root / STATE_FILE
+    if busy and resume:
+        if not work.root.exists():
+            if (out / "manifest.json").exists():
+                raise UsageError(f"{out}: holds a finished dataset; nothing to resume")
+            raise UsageError(f"{out}: not a curate run folder; nothing to resume")
+        if state_path.exists():
+            old = orjson.loads(state_path.read_bytes())
+            if old != state:
+                raise UsageError(
+                    f"{out}: cannot resume: the pipeline config or its inputs changed since the "
+                    "interrupted run (remove the folder to start over)"
+                )
+    work.root.mkdir(parents=True, exist_ok=True)
+    atomic_write(state_path, orjson.dumps(state))
+
+
+class _Runner:
+    """Runs unit tasks in-process (1 worker) or on a forked pool, with bounded in-flight work."""
+
+    def __init__(self, workers: int, on_done: Callable[[dict], None]):
+        self.workers = workers
+        self.on_done = on_done
+        self.pool = None
+        self.pending: deque = deque()
+        if workers > 1:
+            ctx = multiprocessing.get_context("fork")
+            self.pool = ctx.Pool(workers, initializer=_ignore_sigint)
+
+    def submit(self, seg: int, spec: UnitSpec, payload: Any) -> None:
+        if self.pool is None:
+            self.on_done(run_unit(seg, spec, payload))
+            return
+        self.pending.append(self.pool.apply_async(run_unit, (seg, spec, payload)))
+        while len(self.pending) >= 2 * self.workers:
+            self.on_done(self.pending.popleft().get())
+
+    def drain(self) -> None:
+        while self.pending:
+            self.on_done(self.pending.popleft().get())
+
+    def close(self, ok: bool) -> None:
+        if self.pool is None:
+            return
+        if ok:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()
+
+
+def _ignore_sigint() -> None:
+    # the parent handles Ctrl-C and stops the pool; workers must not print tracebacks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def execute(
+    pipeline: Pipeline,
+    *,
+    workers: int | None = None,
+    resume: bool = False,
+    quiet: bool = False,
+) -> RunResult:
+    cfg = pipeline.config
+    out = pipeline.output_dir
+    sources = expand_inputs(pipeline.input_specs())
+    if resume and any(s.is_stdin for s in sources):
+        raise UsageError("--resume cannot be used with stdin as input")
+    work = WorkDir(out)
+    prepare_run_folder(out, work, _output_state(pipeline, sources), resume)
+    workers = workers or cfg.executor.workers
+    chunk_size = parse_size(cfg.executor.chunk_size)
+    segments = plan_segments(pipeline.stages)
+    on_error = OnError(cfg.on_error)
+    install_setup(RunSetup(segments, pipeline.fields, on_error, cfg.output.rejects, work))
+
+    result = RunResult(out)
+    stats = [StageStats() for _ in pipeline.stages]
+    summaries: dict[tuple[int, int], dict] = {}
+    total_bytes = sum(s.size() or 0 for s in sources)
+    progress = RunProgress(total_bytes, quiet=quiet)
+    stream_quarantine = io.BytesIO() if on_error is OnError.quarantine else None
+    parent_policy = ErrorPolicy(on_error, stream_quarantine)
+
+    def done(summary: dict, seg: int) -> None:
+        summaries[(seg, summary["unit"])] = summary
+        progress.add_records(summary["records_read"])
+
+    specs: list[UnitSpec] = []
+    inputs: list[InputInfo] = []
+    ok = False
+    runner = None
+    try:
+        for k, _segment in enumerate(segments):
+            runner = _Runner(workers, lambda s, k=k: done(s, k))
+            if k == 0:
+                progress.start_phase(
+                    f"stages 1-{len(pipeline.stages)}" if len(segments) == 1 else "segment 1",
+                    total_bytes,
+                )
+                for spec, data, info in cut_units(sources, chunk_size, parent_policy, progress):
+                    if spec is None:
+                        inputs.append(info)
+                        progress.input_done(info.bytes)
+                        continue
+                    specs.append(spec)
+                    if work.is_done(0, spec.index):
+                        result.resumed_units += 1
+                        done(work.read_done(0, spec.index), 0)
+                        continue
+                    runner.submit(0, spec, data)
+            else:
+                progress.start_phase(f"segment {k + 1}", None)
+                reducer = segments[k - 1].ends_with
+                decisions = reducer.reduce([load_keys(work, k - 1, s.index) for s in specs])
+                for spec, unit_decisions in zip(specs, decisions):
+                    if work.is_done(k, spec.index):
+                        result.resumed_units += 1
+                        done(work.read_done(k, spec.index), k)
+                        continue
+                    runner.submit(k, spec, unit_decisions)
+            runner.drain()
+            runner.close(ok=True)
+            runner = None
+        ok = True
+    finally:
+        if runner is not None:
+            runner.close(ok=False)
+        progress.close()
+
+    # gather counts
+    final = len(segments) - 1
+    errors = parent_policy.errors
+    empty = parent_policy.empty_lines
+    first_error = parent_policy.first_error
+    for (_seg, _unit), summary in sorted(summaries.items()):
+        errors += summary["errors"]
+        empty += summary["empty_lines"]
+        first_error = first_error or summary["first_error"]
+        for key, data in summary["stats"].items():
+            stats[int(key)].merge(StageStats.from_dict(data))
+    records_by_source: dict[str, int] = {}
+    for spec in specs:
+        s0 = summaries[(0, spec.index)]
+        records_by_source[spec.source] = records_by_source.get(spec.source, 0) + s0["records_read"]
+        result.records_in += s0["records_read"]
+    # lines in: parsed records plus the lines that failed to parse
+    result.records_in += errors - sum(st.errors for st in stats)
+    result.stage_stats = stats
+    result.errors, result.empty_lines, result.first_error = errors, empty, first_error
+    result.inputs = [
+        {
+            "path": i.name,
+            "sha256": i.sha256,
+            "bytes": i.bytes,
+            "records": records_by_source.get(i.name, 0),
+        }
+        for i in inputs
+    ]
+
+    # write the dataset: shards, rejects, quarantine, in unit order
+    _clear_outputs(out)
+    writer = ShardWriter(
+        out,
+        shard_bytes=parse_size(cfg.output.shard_size),
+        shard_records=cfg.output.shard_records,
+        level=cfg.output.level,
+    )
+    rejects = ShardWriter(
+        out,
+        subdir="rejects",
+        shard_bytes=parse_size(cfg.output.shard_size),
+        shard_records=cfg.output.shard_records,
+        level=cfg.output.level,
+    )
+    quarantine_parts: list[bytes] = []
+    try:
+        for spec in specs:
+            data = read_unit_output(work, final, spec.index, "jsonl.zst")
+            if data:
+                lines = data.split(b"\n")
+                lines.pop()
+                writer.write_lines([line + b"\n" for line in lines])
+                result.records_out += len(lines)
+            for k in range(len(segments)):
+                rdata = read_unit_output(work, k, spec.index, "rejects.zst")
+                if rdata:
+                    rlines = rdata.split(b"\n")
+                    rlines.pop()
+                    rejects.write_lines([line + b"\n" for line in rlines])
+                q = read_unit_output(work, k, spec.index, "quarantine")
+                if q:
+                    quarantine_parts.append(q)
+        result.shards = writer.close()
+        result.rejects = rejects.close()
+    except BaseException:
+        writer.abort()
+        rejects.abort()
+        raise
+    if stream_quarantine is not None and stream_quarantine.tell():
+        quarantine_parts.append(stream_quarantine.getvalue())
+    if on_error is OnError.quarantine:
+        qpath = (
+            pipeline.resolve(cfg.quarantine)
+            if cfg.quarantine
+            else out / "quarantine" / "bad-lines.jsonl"
+        )
+        atomic_write(qpath, b"".join(quarantine_parts))
+        result.quarantine = os.path.relpath(qpath, out) if qpath.is_relative_to(out) else str(qpath)
+    fsync_dir(out)
+    return result
+
+
+def finish_run(out: Path) -> None:
+    """Remove the work folder once the dataset (and its manifest) is complete."""
+    work = WorkDir(out)
+    if work.root.exists():
+        trash = out / ".curate-work.done"
+        if trash.exists():
+            shutil.rmtree(trash)
+        os.replace(work.root, trash)
+        shutil.rmtree(trash)
+
+
+def _clear_outputs(out: Path) -> None:
+    """Remove shards of an earlier, interrupted assembly; they are rewritten identically."""
+    for entry in out.iterdir():
+        if entry.name.startswith("part-") or (
+            entry.name.startswith(".part-") and entry.name.endswith(".tmp")
+        ):
+            entry.unlink()
+    if (out / "rejects").is_dir():
+        shutil.rmtree(out / "rejects")

@@ -1,0 +1,339 @@
+"""Cutting inputs into units of work, and the per-unit work itself.
+
+A unit is a run of whole lines from one input (at most `chunk_size` bytes of them), numbered in
+input order. Units are cut by the parent from the decompressed stream, so their boundaries
+depend only on the data, never on timing or the worker count; the results of each unit are
+written to the run's work folder under final names only once complete, which is what makes a
+killed run resumable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+import zstandard
+
+from curate.errors import InputError
+from curate.fields import Fields
+from curate.io.decompress import iter_decompressed_background
+from curate.io.policy import ErrorPolicy, OnError
+from curate.io.reader import Batch, _Truncated, iter_line_batches, parse_lines
+from curate.io.sources import Source
+from curate.stages.base import Context, GlobalStage, Stage, StageStats
+
+
+@dataclass
+class Segment:
+    """Per-record stages run together, optionally ending in a global stage's map.
+
+    A segment after a global stage first applies that stage's decisions (`applies`).
+    """
+
+    index: int
+    applies: GlobalStage | None
+    stages: list[Stage]
+    ends_with: GlobalStage | None
+    # positions in the pipeline's stage list, which key the stats
+    applies_at: int | None = None
+    stage_at: list[int] = field(default_factory=list)
+    ends_at: int | None = None
+
+
+def plan_segments(stages: list[Stage]) -> list[Segment]:
+    segments: list[Segment] = []
+    current: list[Stage] = []
+    positions: list[int] = []
+    applies: GlobalStage | None = None
+    applies_at: int | None = None
+    for i, stage in enumerate(stages):
+        if isinstance(stage, GlobalStage):
+            segments.append(
+                Segment(len(segments), applies, current, stage, applies_at, positions, i)
+            )
+            applies, applies_at, current, positions = stage, i, [], []
+        else:
+            current.append(stage)
+            positions.append(i)
+    segments.append(Segment(len(segments), applies, current, None, applies_at, positions, None))
+    return segments
+
+
+class HashingReader:
+    """Reads a binary file while hashing and counting every byte (input checksums, progress)."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh = fh
+        self.sha = hashlib.sha256()
+        self.bytes = 0
+
+    def read1(self, n: int = -1) -> bytes:
+        data = self.fh.read1(n) if hasattr(self.fh, "read1") else self.fh.read(n)
+        self.sha.update(data)
+        self.bytes += len(data)
+        return data
+
+    read = read1
+
+
+@dataclass
+class UnitSpec:
+    index: int
+    source: str
+    first_line: int
+    lines: int
+
+
+@dataclass
+class InputInfo:
+    name: str
+    sha256: str = ""
+    bytes: int = 0
+    units: list[int] = field(default_factory=list)
+
+
+def cut_units(
+    sources: list[Source],
+    chunk_size: int,
+    policy: ErrorPolicy,
+    progress=None,
+) -> Iterator[tuple[UnitSpec, bytes, InputInfo]]:
+    """Yield (unit, its raw lines as bytes, its input) in input order.
+
+    Stream errors (truncated or corrupt compression) are handled here, by the parent, with the
+    run's policy; line-level errors are left to the workers.
+    """
+    index = 0
+    for source in sources:
+        info = InputInfo(source.name)
+        fh = source.open()
+        reader = HashingReader(fh)
+        lineno = 1
+        pending: list[bytes] = []
+        pending_bytes = 0
+        start = 1
+        try:
+            for lines in iter_line_batches(iter_decompressed_background(reader)):
+                if progress is not None:
+                    progress.advance_bytes(reader.bytes)
+                for line in lines:
+                    pending.append(line)
+                    pending_bytes += len(line) + 1
+                    if pending_bytes >= chunk_size:
+                        info.units.append(index)
+                        yield (
+                            UnitSpec(index, source.name, start, len(pending)),
+                            b"\n".join(pending) + b"\n",
+                            info,
+                        )
+                        index += 1
+                        start += len(pending)
+                        pending, pending_bytes = [], 0
+                lineno += len(lines)
+        except _Truncated as exc:
+            policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
+        finally:
+            if not source.is_stdin:
+                fh.close()
+        if pending:
+            info.units.append(index)
+            yield (
+                UnitSpec(index, source.name, start, len(pending)),
+                b"\n".join(pending) + b"\n",
+                info,
+            )
+            index += 1
+        # a final, empty yield marks the input as fully read (its hash is complete)
+        info.sha256 = reader.sha.hexdigest()
+        info.bytes = reader.bytes
+        yield None, b"", info  # type: ignore[misc]
+
+
+class WorkDir:
+    """The run's scratch folder inside the output folder: `<out>/.curate-work/`."""
+
+    def __init__(self, out_dir: Path):
+        self.root = out_dir / ".curate-work"
+
+    def seg(self, k: int) -> Path:
+        return self.root / f"seg{k}"
+
+    def unit_path(self, k: int, unit: int, suffix: str) -> Path:
+        return self.seg(k) / f"unit-{unit:06d}.{suffix}"
+
+    def is_done(self, k: int, unit: int) -> bool:
+        return self.unit_path(k, unit, "done.json").exists()
+
+    def read_done(self, k: int, unit: int) -> dict:
+        return orjson.loads(self.unit_path(k, unit, "done.json").read_bytes())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+_ZSTD_LEVEL = 1  # scratch data: fast beats small
+
+
+def _pack(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(data)
+
+
+def _unpack(data: bytes) -> bytes:
+    if not data:
+        return b""
+    dobj = zstandard.ZstdDecompressor().decompressobj()
+    return dobj.decompress(data)
+
+
+@dataclass
+class RunSetup:
+    """What every worker needs; inherited through fork, so stages load once in the parent."""
+
+    segments: list[Segment]
+    fields: Fields
+    on_error: OnError
+    keep_rejects: bool
+    work: WorkDir
+
+
+_SETUP: RunSetup | None = None
+
+
+def install_setup(setup: RunSetup) -> None:
+    global _SETUP
+    _SETUP = setup
+
+
+def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
+    """Process one unit through one segment and write its results; returns its summary.
+
+    For segment 0 `payload` is the unit's raw lines; later segments read the previous
+    segment's output and `payload` holds the decisions of the global stage before them.
+    """
+    setup = _SETUP
+    assert setup is not None, "install_setup() must run before run_unit()"
+    segment = setup.segments[seg_index]
+    work = setup.work
+    quarantine = io.BytesIO() if setup.on_error is OnError.quarantine else None
+    policy = ErrorPolicy(setup.on_error, quarantine)
+    ctx = Context(policy, keep_rejects=setup.keep_rejects)
+    stats: dict[str, StageStats] = {}
+
+    if seg_index == 0:
+        lines = payload.split(b"\n")
+        lines.pop()
+        batch = parse_lines(spec.source, spec.first_line, lines, policy)
+        records_read = len(batch.records)
+    else:
+        prev = work.read_done(seg_index - 1, spec.index)
+        data = _unpack(work.unit_path(seg_index - 1, spec.index, "jsonl.zst").read_bytes())
+        lines = data.split(b"\n")
+        lines.pop()
+        records = [orjson.loads(line) for line in lines]
+        batch = Batch(spec.source, records, prev["linenos"], lines, prev["modified"])
+        records_read = len(records)
+        stats[str(segment.applies_at)] = st = StageStats()
+        batch = _apply_decisions(segment.applies, batch, payload, ctx, st)
+
+    for position, stage in zip(segment.stage_at, segment.stages):
+        stats[str(position)] = st = StageStats()
+        batch = stage.process(batch, ctx, st) if batch.records else batch
+
+    keys = None
+    if segment.ends_with is not None:
+        # the map only computes keys; its time is the stage's, its counts come with the reduce
+        st = StageStats()
+        keys = segment.ends_with.map_keys(batch, ctx, st)
+        stats[str(segment.ends_at)] = StageStats(seconds=st.seconds)
+        atomic_write(
+            work.unit_path(seg_index, spec.index, "keys.pkl"),
+            pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL),
+        )
+
+    atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(batch.to_bytes()))
+    if ctx.rejects:
+        dumps = orjson.dumps
+        data = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in ctx.rejects)
+        atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(data))
+    if quarantine is not None and quarantine.tell():
+        atomic_write(work.unit_path(seg_index, spec.index, "quarantine"), quarantine.getvalue())
+    summary = {
+        "unit": spec.index,
+        "source": spec.source,
+        "records_read": records_read,
+        "records_out": len(batch.records),
+        "rejects": len(ctx.rejects),
+        "errors": policy.errors,
+        "empty_lines": policy.empty_lines,
+        "first_error": policy.first_error,
+        "modified": batch.modified,
+        "linenos": list(batch.linenos),
+        "stats": {k: v.to_dict() | {"seconds": v.seconds} for k, v in stats.items()},
+    }
+    atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
+    return summary
+
+
+def _apply_decisions(
+    stage: GlobalStage | None, batch: Batch, decisions: dict, ctx: Context, st: StageStats
+) -> Batch:
+    """Drop the records a global stage's reduce decided against, with reason and details."""
+    st.records_in = len(batch.records)
+    if not decisions:
+        st.records_out = st.records_in
+        return batch
+    records, linenos, raws = [], [], []
+    for i, (record, lineno, raw) in enumerate(zip(batch.records, batch.linenos, batch.raws)):
+        verdict = decisions.get(i)
+        if verdict is None:
+            records.append(record)
+            linenos.append(lineno)
+            raws.append(raw)
+            continue
+        reason, details = verdict
+        st.dropped[reason] += 1
+        ctx.reject(record, stage.name if stage else "?", reason, details)
+    st.records_out = len(records)
+    return Batch(batch.source, records, linenos, raws, batch.modified)
+
+
+def load_keys(work: WorkDir, seg_index: int, unit: int) -> Any:
+    return pickle.loads(work.unit_path(seg_index, unit, "keys.pkl").read_bytes())
+
+
+def read_unit_output(work: WorkDir, seg_index: int, unit: int, suffix: str) -> bytes:
+    path = work.unit_path(seg_index, unit, suffix)
+    if not path.exists():
+        return b""
+    data = path.read_bytes()
+    return data if suffix == "quarantine" else _unpack(data)
+
+
+__all__ = [
+    "InputError",
+    "InputInfo",
+    "RunSetup",
+    "Segment",
+    "UnitSpec",
+    "WorkDir",
+    "cut_units",
+    "install_setup",
+    "load_keys",
+    "plan_segments",
+    "read_unit_output",
+    "run_unit",
+]

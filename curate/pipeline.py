@@ -1,0 +1,194 @@
+"""pipeline.yaml -> a validated `Pipeline`: config models, stage instances, resolved paths.
+
+Every error names the file, the YAML line and the key path:
+`pipeline.yaml:9: stages[2].dedup_exact.normalize: expected one of none, whitespace, lower`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from curate.errors import CurateError
+from curate.fields import Fields
+from curate.io.policy import OnError
+from curate.io.writer import parse_size
+from curate.stages import get_stage_class, stage_names
+from curate.stages.base import Stage, StageConfig
+from curate.validation import first_error
+from curate.yamlconf import LocatedYaml, load_yaml
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldsConfig(_Model):
+    id: str = "id"
+    text: str = "text"
+
+
+class OutputConfig(_Model):
+    dir: str
+    shard_size: str | int = "256MB"
+    shard_records: int | None = Field(None, ge=1)
+    level: int = Field(3, ge=1, le=22)
+    rejects: bool = False
+    split_by: str | None = None
+
+    @field_validator("shard_size")
+    @classmethod
+    def _size(cls, value: str | int) -> str | int:
+        try:
+            parse_size(value)
+        except CurateError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+
+class ExecutorConfig(_Model):
+    type: Literal["local"] = "local"
+    workers: int = Field(1, ge=1)
+    chunk_size: str | int = "32MB"
+
+
+class ExpectConfig(_Model):
+    min_records: int | None = Field(None, ge=0)
+    max_drop_rate: dict[str, float] = Field(default_factory=dict)
+    max_error_rate: float | None = Field(None, ge=0, le=1)
+
+
+class PipelineConfig(_Model):
+    name: str
+    version: str
+    parent: str | None = None
+    inputs: list[str] = Field(min_length=1)
+    fields: FieldsConfig = Field(default_factory=FieldsConfig)
+    stages: list[dict[str, Any]] = Field(default_factory=list)
+    output: OutputConfig
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    on_error: OnError = OnError.fail
+    quarantine: str | None = None
+    expect: ExpectConfig = Field(default_factory=ExpectConfig)
+
+    @field_validator("version", "name", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        # `version: 2026.11` is a float to YAML; a version is text
+        return str(value) if isinstance(value, (int, float)) else value
+
+
+class Pipeline:
+    """A validated pipeline: its config (defaults filled in), stages, and resolved paths."""
+
+    def __init__(
+        self, config: PipelineConfig, stages: list[Stage], base_dir: Path, source: Path | None
+    ):
+        self.config = config
+        self.stages = stages
+        self.base_dir = base_dir
+        self.source = source
+
+    @property
+    def fields(self) -> Fields:
+        return Fields(id=self.config.fields.id, text=self.config.fields.text)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def output_dir(self) -> Path:
+        cfg = self.config
+        return self.resolve(cfg.output.dir.format(name=cfg.name, version=cfg.version))
+
+    def input_specs(self) -> list[str]:
+        return [str(self.resolve(spec)) if spec != "-" else spec for spec in self.config.inputs]
+
+    def resolved_config(self) -> dict:
+        """The config as run: defaults filled in, stages with their full configs."""
+        data = self.config.model_dump(mode="json")
+        data["stages"] = [stage.describe() for stage in self.stages]
+        return data
+
+    def config_sha256(self) -> str:
+        blob = orjson.dumps(self.resolved_config(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(blob).hexdigest()
+
+
+_STAGE_SHAPE = "expected a mapping with one stage name, e.g. '- filter: {min_chars: 20}'"
+
+
+def _build_stage(doc: LocatedYaml, index: int, item: Any, fields: Fields, base_dir: Path) -> Stage:
+    loc = ("stages", index)
+    if not isinstance(item, dict) or len(item) != 1:
+        raise doc.error(loc, _STAGE_SHAPE)
+    ((name, options),) = item.items()
+    try:
+        cls = get_stage_class(name)
+    except CurateError:
+        raise doc.error(
+            loc + (name,), f"unknown stage {name!r} (known: {', '.join(stage_names())})"
+        ) from None
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise doc.error(loc + (name,), "expected a mapping of options")
+    options = resolve_stage_paths(cls.Config, options, base_dir)
+    try:
+        config = cls.Config(**options)
+    except ValidationError as exc:
+        where, problem = first_error(exc, loc + (name,))
+        raise doc.error(where, problem) from None
+    try:
+        return cls(config, fields)
+    except CurateError as exc:
+        raise doc.error(loc + (name,), exc.message) from None
+
+
+def resolve_stage_paths(model: type[StageConfig], options: dict, base_dir: Path) -> dict:
+    """Make the options a stage marks as paths (`path_fields`) relative to the YAML file."""
+    path_fields = getattr(model, "path_fields", ())
+    out = dict(options)
+    for key in path_fields:
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = str(_join(base_dir, value))
+        elif isinstance(value, list):
+            out[key] = [str(_join(base_dir, v)) if isinstance(v, str) else v for v in value]
+    return out
+
+
+def _join(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def load_pipeline(path: Path) -> Pipeline:
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error(
+            (), "expected a mapping at the top level (name, version, inputs, stages, output)"
+        )
+    raw = dict(doc.data)
+    stage_items = raw.get("stages") or []
+    if not isinstance(stage_items, list):
+        raise doc.error(("stages",), "expected a list of stages")
+    for i, item in enumerate(stage_items):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise doc.error(("stages", i), _STAGE_SHAPE)
+    try:
+        config = PipelineConfig(**raw)
+    except ValidationError as exc:
+        where, problem = first_error(exc)
+        if where[:1] == ("stages",) and len(where) > 1:
+            where = where[:2]
+        raise doc.error(where, problem) from None
+    base_dir = path.resolve().parent
+    fields = Fields(id=config.fields.id, text=config.fields.text)
+    stages = [_build_stage(doc, i, item, fields, base_dir) for i, item in enumerate(stage_items)]
+    return Pipeline(config, stages, base_dir, path)

@@ -1,0 +1,112 @@
+"""Safe YAML loading that remembers the line of every key, for `file:line: key.path: problem`.
+
+Used for pipelines, rules and registries alike, so every config error reads the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate.errors import ConfigError
+
+Loc = tuple[str | int, ...]
+
+
+class LocatedYaml:
+    """A parsed YAML document plus the line (1-based) where each key path starts."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[Loc, int]):
+        self.path = path
+        self.data = data
+        self.lines = lines
+
+    def line_of(self, loc: Loc) -> int:
+        """The line of `loc`, or of its nearest ancestor that exists in the file."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get((), 1)
+
+    def error(self, loc: Loc, problem: str) -> ConfigError:
+        where = format_loc(loc)
+        prefix = f"{where}: " if where else ""
+        return ConfigError(f"{self.path}:{self.line_of(loc)}: {prefix}{problem}")
+
+
+def format_loc(loc: Loc) -> str:
+    """('stages', 2, 'dedup_exact', 'normalize') -> 'stages[2].dedup_exact.normalize'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise _KeyError(node.start_mark.line + 1, f"unsupported tag {node.tag}")
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line = key_node.start_mark.line + 1
+                raise _KeyError(line, "keys must be plain scalars")
+            key = str(_scalar(key_node))
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, loc + (key,), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, loc + (i,), lines) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+class _KeyError(Exception):
+    def __init__(self, line: int, problem: str):
+        self.line = line
+        self.problem = problem
+
+
+def _scalar(node: yaml.Node) -> Any:
+    """Construct a scalar exactly as `yaml.safe_load` would (ints, bools, dates, ...)."""
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def load_yaml(path: Path) -> LocatedYaml:
+    """Load one YAML document safely; syntax errors become `file:line: invalid YAML: ...`."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or exc.context or "syntax error"
+        raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    lines: dict[Loc, int] = {}
+    try:
+        data = _construct(node, (), lines) if node is not None else None
+    except _KeyError as exc:
+        raise ConfigError(f"{path}:{exc.line}: invalid YAML: {exc.problem}") from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    return LocatedYaml(path, data, lines)
