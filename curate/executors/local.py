@@ -181,7 +181,6 @@ def execute(
 
     specs: list[UnitSpec] = []
     inputs: list[InputInfo] = []
-    ok = False
     runner = None
     try:
         for k, _segment in enumerate(segments):
@@ -215,7 +214,6 @@ def execute(
             runner.drain()
             runner.close(ok=True)
             runner = None
-        ok = True
     finally:
         if runner is not None:
             runner.close(ok=False)
