@@ -110,9 +110,13 @@ class Pipeline:
         return [str(self.resolve(spec)) if spec != "-" else spec for spec in self.config.inputs]
 
     def resolved_config(self) -> dict:
-        """The config as run: defaults filled in, stages with their full configs."""
-        data = self.config.model_dump(mode="json")
-        data["stages"] = [stage.describe() for stage in self.stages]
+        """The config as run: defaults filled in, stages with their full configs.
+
+        The executor section is left out: how a dataset is computed (workers, chunk size)
+        never changes what it contains, so it must not change the config hash either.
+        """
+        data = self.config.model_dump(mode="json", exclude={"executor"})
+        data["stages"] = [stage.describe(self.base_dir) for stage in self.stages]
         return data
 
     def config_sha256(self) -> str:

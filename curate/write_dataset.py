@@ -1,17 +1,19 @@
-"""`curate write`: stream records into a dataset folder of zstd shards."""
+"""`curate write`: stream records into a dataset folder of zstd shards, with a manifest."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+from curate.composition import Composition
 from curate.errors import UsageError
+from curate.fields import Fields
+from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import read_batches
 from curate.io.sources import Source
-from curate.io.writer import ShardInfo, ShardWriter, parse_size
-
-DATASET_FILES = ("manifest.json", "run.json", "README.md")
+from curate.io.writer import ShardWriter, parse_size
+from curate.manifest import ManifestParts, parent_reference
 
 
 def prepare_output(out_dir: Path, overwrite: bool, hint: str = "--overwrite") -> None:
@@ -38,16 +40,51 @@ def write_dataset(
     shard_records: int | None = None,
     level: int = 3,
     overwrite: bool = False,
-) -> list[ShardInfo]:
+    name: str | None = None,
+    version: str = "0",
+    parent: Path | None = None,
+    fields: Fields | None = None,
+) -> dict:
+    """Write shards, then the dataset card and manifest; returns the manifest."""
     writer_bytes = parse_size(shard_size)
+    fields = fields or Fields()
+    parent_ref = parent_reference(parent) if parent is not None else None
     prepare_output(out_dir, overwrite)
     writer = ShardWriter(
         out_dir, shard_bytes=writer_bytes, shard_records=shard_records, level=level
     )
+    inputs: list[dict] = []
+    composition = Composition()
     try:
-        for batch in read_batches(sources, policy):
+        for batch in read_batches(sources, policy, inputs):
             writer.write_batch(batch)
-        return writer.close()
+            composition.add_records(batch.records, fields)
+        shards = writer.close()
     except BaseException:
         writer.abort()
         raise
+    records = sum(s.records for s in shards)
+    config = {
+        "command": "write",
+        "shard_size": shard_size,
+        "shard_records": shard_records,
+        "level": level,
+    }
+    parts = ManifestParts(
+        name=name or out_dir.resolve().name,
+        version=version,
+        fields={"id": fields.id, "text": fields.text},
+        config=config,
+        parent=parent_ref,
+        inputs=inputs,
+        shards=shards,
+        totals={
+            "records_in": records + policy.errors,
+            "records_out": records,
+            "rejected": 0,
+            "errors": policy.errors,
+            "empty_lines": policy.empty_lines,
+        },
+        composition=composition.to_manifest(),
+    )
+    return finalize(out_dir, parts)

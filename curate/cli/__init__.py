@@ -42,7 +42,12 @@ def _root(
     """Curate LLM pretraining corpora: composable stages over JSON-lines records."""
 
 
-from curate.cli import io_commands, run_commands, stage_commands  # noqa: E402,F401  (register commands)
+from curate.cli import (  # noqa: E402,F401  (register commands)
+    io_commands,
+    manifest_commands,
+    run_commands,
+    stage_commands,
+)
 
 
 def _silence_stdout() -> None:

@@ -10,6 +10,7 @@ import typer
 from curate.cli import app
 from curate.cli.common import (
     CompressOpt,
+    IdField,
     Inputs,
     OnErrorOpt,
     QuarantineOpt,
@@ -127,6 +128,18 @@ def write_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the shards of an existing dataset folder.")
     ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Dataset name for the manifest (default: folder name)."),
+    ] = None,
+    dataset_version: Annotated[
+        str, typer.Option("--dataset-version", help="Dataset version for the manifest.")
+    ] = "0",
+    parent: Annotated[
+        Path | None, typer.Option("--parent", help="The version this one was built from.")
+    ] = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
     on_error: OnErrorOpt = OnError.fail,
     quarantine: QuarantineOpt = None,
 ) -> None:
@@ -145,4 +158,8 @@ def write_command(
             shard_records=shard_records,
             level=level,
             overwrite=overwrite,
+            name=name,
+            version=dataset_version,
+            parent=parent,
+            fields=make_fields(id_field, text_field),
         )

@@ -59,10 +59,12 @@ def run_command(
 
         print_plan(make_plan(loaded, workers or loaded.config.executor.workers))
         return
-    from curate.executors.local import execute, finish_run
+    from curate.finalize import GuardFailed
     from curate.report import print_summary
+    from curate.run import run_pipeline
 
-    result = execute(loaded, workers=workers, resume=resume, quiet=quiet)
-    finish_run(result.out_dir)
+    result, _manifest, failures = run_pipeline(loaded, workers=workers, resume=resume, quiet=quiet)
     if not quiet:
         print_summary(loaded, result)
+    if failures:
+        raise GuardFailed("guard failed: " + "; ".join(failures))

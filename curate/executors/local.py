@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 import orjson
 
 from curate import __version__
+from curate.composition import Composition
 from curate.errors import UsageError
 from curate.executors.units import (
     InputInfo,
@@ -67,7 +69,9 @@ class RunResult:
     first_error: str | None = None
     quarantine: str | None = None
     resumed_units: int = 0
-    composition_records: list[dict] = field(default_factory=list)
+    composition: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    workers: int = 1
 
 
 def _output_state(pipeline: Pipeline, sources: list[Source]) -> dict:
@@ -154,6 +158,7 @@ def execute(
     resume: bool = False,
     quiet: bool = False,
 ) -> RunResult:
+    started = time.monotonic()
     cfg = pipeline.config
     out = pipeline.output_dir
     sources = expand_inputs(pipeline.input_specs())
@@ -224,7 +229,10 @@ def execute(
     errors = parent_policy.errors
     empty = parent_policy.empty_lines
     first_error = parent_policy.first_error
+    composition = Composition()
     for (_seg, _unit), summary in sorted(summaries.items()):
+        if summary.get("composition") is not None:
+            composition.merge_state(summary["composition"])
         errors += summary["errors"]
         empty += summary["empty_lines"]
         first_error = first_error or summary["first_error"]
@@ -238,6 +246,8 @@ def execute(
     # lines in: parsed records plus the lines that failed to parse
     result.records_in += errors - sum(st.errors for st in stats)
     result.stage_stats = stats
+    result.composition = composition.to_manifest()
+    result.workers = workers
     result.errors, result.empty_lines, result.first_error = errors, empty, first_error
     result.inputs = [
         {
@@ -299,6 +309,7 @@ def execute(
         atomic_write(qpath, b"".join(quarantine_parts))
         result.quarantine = os.path.relpath(qpath, out) if qpath.is_relative_to(out) else str(qpath)
     fsync_dir(out)
+    result.seconds = time.monotonic() - started
     return result
 
 

@@ -9,21 +9,22 @@ killed run resumable.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 import zstandard
 
+from curate.composition import Composition
 from curate.errors import InputError
 from curate.fields import Fields
 from curate.io.decompress import iter_decompressed_background
+from curate.io.hashing import HashingReader
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, _Truncated, iter_line_batches, parse_lines
 from curate.io.sources import Source
@@ -64,23 +65,6 @@ def plan_segments(stages: list[Stage]) -> list[Segment]:
             positions.append(i)
     segments.append(Segment(len(segments), applies, current, None, applies_at, positions, None))
     return segments
-
-
-class HashingReader:
-    """Reads a binary file while hashing and counting every byte (input checksums, progress)."""
-
-    def __init__(self, fh: BinaryIO):
-        self.fh = fh
-        self.sha = hashlib.sha256()
-        self.bytes = 0
-
-    def read1(self, n: int = -1) -> bytes:
-        data = self.fh.read1(n) if hasattr(self.fh, "read1") else self.fh.read(n)
-        self.sha.update(data)
-        self.bytes += len(data)
-        return data
-
-    read = read1
 
 
 @dataclass
@@ -264,6 +248,12 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
             pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL),
         )
 
+    composition = None
+    if seg_index == len(setup.segments) - 1:
+        comp = Composition()
+        comp.add_records(batch.records, setup.fields)
+        composition = comp.to_state()
+
     atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(batch.to_bytes()))
     if ctx.rejects:
         dumps = orjson.dumps
@@ -283,6 +273,7 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         "modified": batch.modified,
         "linenos": list(batch.linenos),
         "stats": {k: v.to_dict() | {"seconds": v.seconds} for k, v in stats.items()},
+        "composition": composition,
     }
     atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
     return summary

@@ -13,6 +13,7 @@ import orjson
 
 from curate.errors import InputError
 from curate.io.decompress import StreamError, iter_decompressed_background
+from curate.io.hashing import HashingReader
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
 
@@ -150,15 +151,23 @@ def _parse_lines_slow(
     return Batch(source, records, linenos, raws)
 
 
-def read_source(source: Source, policy: ErrorPolicy) -> Iterator[Batch]:
-    """Batches of one source. A truncated or corrupt stream is one bad line, then the end."""
+def read_source(
+    source: Source, policy: ErrorPolicy, info: list[dict] | None = None
+) -> Iterator[Batch]:
+    """Batches of one source. A truncated or corrupt stream is one bad line, then the end.
+
+    With `info`, appends the source's {path, sha256, bytes, records} once it is fully read.
+    """
     fh = source.open()
+    reader = HashingReader(fh) if info is not None else fh
     lineno = 1
+    records = 0
     try:
-        for lines in iter_line_batches(iter_decompressed_background(fh)):
+        for lines in iter_line_batches(iter_decompressed_background(reader)):
             batch = parse_lines(source.name, lineno, lines, policy)
             lineno += len(lines)
             if batch.records:
+                records += len(batch.records)
                 yield batch
     except _Truncated as exc:
         policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
@@ -167,8 +176,19 @@ def read_source(source: Source, policy: ErrorPolicy) -> Iterator[Batch]:
     finally:
         if not source.is_stdin:
             fh.close()
+    if info is not None:
+        info.append(
+            {
+                "path": source.name,
+                "sha256": reader.sha.hexdigest(),
+                "bytes": reader.bytes,
+                "records": records,
+            }
+        )
 
 
-def read_batches(sources: Iterable[Source], policy: ErrorPolicy) -> Iterator[Batch]:
+def read_batches(
+    sources: Iterable[Source], policy: ErrorPolicy, info: list[dict] | None = None
+) -> Iterator[Batch]:
     for source in sources:
-        yield from read_source(source, policy)
+        yield from read_source(source, policy, info)

@@ -8,10 +8,12 @@ the same decisions (keep-first in input order).
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -110,9 +112,33 @@ class Stage:
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         raise NotImplementedError
 
-    def describe(self) -> dict:
-        """The stage as it appears in a manifest: name plus its fully defaulted config."""
-        return {self.name: self.config.model_dump(mode="json")}
+    def describe(self, base_dir: Path | None = None) -> dict:
+        """The stage as it appears in a manifest: name plus its fully defaulted config.
+
+        Paths the config marks (`path_fields`) are shown relative to `base_dir`, so that the
+        manifest, and the config hash, do not depend on where the project is checked out.
+        """
+        data = self.config.model_dump(mode="json")
+        for key in getattr(self.config, "path_fields", ()):
+            value = data.get(key)
+            if base_dir is not None and isinstance(value, str):
+                data[key] = relative_path(value, base_dir)
+            elif base_dir is not None and isinstance(value, list):
+                data[key] = [relative_path(v, base_dir) if isinstance(v, str) else v for v in value]
+        return {self.name: data}
+
+    def resources(self, base_dir: Path | None = None) -> list[dict]:
+        """Rules files and registries this stage read: [{kind, path, sha256, entries}]."""
+        return []
+
+    def manifest_info(self) -> dict | None:
+        """Anything the manifest must record for this stage (e.g. a hashing scheme)."""
+        return None
+
+
+def relative_path(value: str, base_dir: Path) -> str:
+    """`value` relative to `base_dir`, with forward slashes (manifests hold no absolute paths)."""
+    return Path(os.path.relpath(value, base_dir)).as_posix()
 
 
 class RecordStage(Stage):

@@ -1,0 +1,23 @@
+"""A reader that hashes what it reads: input checksums come free with the one pass over them."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import BinaryIO
+
+
+class HashingReader:
+    """Reads a binary file while hashing and counting every byte (input checksums, progress)."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh = fh
+        self.sha = hashlib.sha256()
+        self.bytes = 0
+
+    def read1(self, n: int = -1) -> bytes:
+        data = self.fh.read1(n) if hasattr(self.fh, "read1") else self.fh.read(n)
+        self.sha.update(data)
+        self.bytes += len(data)
+        return data
+
+    read = read1

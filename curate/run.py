@@ -1,0 +1,78 @@
+"""Running a pipeline end to end: execute, write card + manifest, clean up, check guards.
+
+This is the library entry point behind `curate run`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from curate.executors.local import RunResult, execute, finish_run
+from curate.finalize import check_guards, finalize
+from curate.manifest import ManifestParts, parent_reference, run_info, sha256_file, stage_entries
+from curate.pipeline import Pipeline, load_pipeline
+
+
+def manifest_parts(pipeline: Pipeline, result: RunResult) -> ManifestParts:
+    cfg = pipeline.config
+    base = pipeline.base_dir
+
+    def rel(path: str) -> str:
+        return Path(os.path.relpath(path, base)).as_posix() if os.path.isabs(path) else path
+
+    files = []
+    if result.quarantine and not os.path.isabs(result.quarantine):
+        sha, size = sha256_file(result.out_dir / result.quarantine)
+        files.append({"path": result.quarantine, "sha256": sha, "bytes": size})
+    resources = [r for stage in pipeline.stages for r in stage.resources(base)]
+    stage_info = {}
+    for i, stage in enumerate(pipeline.stages):
+        info = stage.manifest_info()
+        if info:
+            stage_info[f"{i}:{stage.name}"] = info
+    return ManifestParts(
+        name=cfg.name,
+        version=cfg.version,
+        fields={"id": cfg.fields.id, "text": cfg.fields.text},
+        config=pipeline.resolved_config(),
+        parent=parent_reference(pipeline.resolve(cfg.parent)) if cfg.parent else None,
+        resources=resources,
+        inputs=[{**i, "path": rel(i["path"])} for i in result.inputs],
+        shards=result.shards,
+        rejects=result.rejects,
+        files=files,
+        stages=stage_entries(pipeline.stages, result.stage_stats),
+        totals={
+            "records_in": result.records_in,
+            "records_out": result.records_out,
+            "rejected": sum(sum(st.dropped.values()) for st in result.stage_stats),
+            "errors": result.errors,
+            "empty_lines": result.empty_lines,
+        },
+        composition=result.composition,
+        stage_info=stage_info,
+    )
+
+
+def run_pipeline(
+    pipeline: Pipeline | Path | str,
+    *,
+    workers: int | None = None,
+    resume: bool = False,
+    quiet: bool = True,
+) -> tuple[RunResult, dict, list[str]]:
+    """Run a pipeline; returns (result, manifest, violated guards). Raises on bad input."""
+    if not isinstance(pipeline, Pipeline):
+        pipeline = load_pipeline(Path(pipeline))
+    result = execute(pipeline, workers=workers, resume=resume, quiet=quiet)
+    info = run_info(
+        pipeline.stages,
+        result.stage_stats,
+        result.workers,
+        result.seconds,
+        pipeline.config.executor.model_dump(mode="json"),
+    )
+    manifest = finalize(result.out_dir, manifest_parts(pipeline, result), info)
+    finish_run(result.out_dir)
+    return result, manifest, check_guards(pipeline.config.expect, manifest)
