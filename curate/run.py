@@ -22,9 +22,12 @@ def manifest_parts(pipeline: Pipeline, result: RunResult) -> ManifestParts:
         return Path(os.path.relpath(path, base)).as_posix() if os.path.isabs(path) else path
 
     files = []
+    listed = list(result.files)
     if result.quarantine and not os.path.isabs(result.quarantine):
-        sha, size = sha256_file(result.out_dir / result.quarantine)
-        files.append({"path": result.quarantine, "sha256": sha, "bytes": size})
+        listed.append(result.quarantine)
+    for name in listed:
+        sha, size = sha256_file(result.out_dir / name)
+        files.append({"path": name, "sha256": sha, "bytes": size})
     resources = [r for stage in pipeline.stages for r in stage.resources(base)]
     stage_info = {}
     for i, stage in enumerate(pipeline.stages):

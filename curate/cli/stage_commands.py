@@ -103,3 +103,42 @@ def filter_command(
     )
     stage = build_stage("filter", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+dedup_app = typer.Typer(help="Exact and near deduplication.", no_args_is_help=True)
+app.add_typer(dedup_app, name="dedup")
+
+
+@dedup_app.command("exact")
+def dedup_exact_command(
+    inputs: Inputs = None,
+    normalize: Annotated[
+        str, typer.Option(help="none, whitespace (collapse runs, strip ends) or lower (+ NFKC).")
+    ] = "none",
+    key: Annotated[
+        str | None, typer.Option(help="Dotted field to key on instead of the text (e.g. meta.url).")
+    ] = None,
+    memory: Annotated[
+        str, typer.Option(help="Index budget (e.g. 2GB, 25%); past it, keys spill to disk.")
+    ] = "25%",
+    index: Annotated[
+        str | None, typer.Option(help="Save the keys of the kept records to this index file.")
+    ] = None,
+    against: Annotated[
+        list[str] | None,
+        typer.Option(help="Drop records already in an earlier version (its index or folder)."),
+    ] = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Drop records whose text (or --key) was seen before; the first copy is kept.
+
+    Example: curate cat shards/*.jsonl.zst | curate dedup exact --normalize whitespace > unique.jsonl
+    """
+    options = dict(normalize=normalize, key=key, memory=memory, index=index, against=against or [])
+    stage = build_stage("dedup_exact", options, make_fields(id_field, text_field))
+    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

@@ -48,7 +48,7 @@ from curate.io.sources import Source, expand_inputs
 from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
 from curate.pipeline import Pipeline
 from curate.progress import RunProgress
-from curate.stages.base import StageStats
+from curate.stages.base import ReduceContext, StageStats
 
 STATE_FILE = "state.json"
 
@@ -70,6 +70,7 @@ class RunResult:
     quarantine: str | None = None
     resumed_units: int = 0
     composition: dict = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # other dataset files stages wrote (indexes)
     seconds: float = 0.0
     workers: int = 1
 
@@ -186,6 +187,7 @@ def execute(
 
     specs: list[UnitSpec] = []
     inputs: list[InputInfo] = []
+    reduce_seconds: dict[int, float] = {}
     runner = None
     try:
         for k, _segment in enumerate(segments):
@@ -209,7 +211,11 @@ def execute(
             else:
                 progress.start_phase(f"segment {k + 1}", None)
                 reducer = segments[k - 1].ends_with
-                decisions = reducer.reduce([load_keys(work, k - 1, s.index) for s in specs])
+                rctx = ReduceContext(out, cfg.name, cfg.version, segments[k - 1].ends_at or 0)
+                started_reduce = time.monotonic()
+                decisions = reducer.reduce([load_keys(work, k - 1, s.index) for s in specs], rctx)
+                reduce_seconds[segments[k - 1].ends_at] = time.monotonic() - started_reduce
+                result.files.extend(rctx.files)
                 for spec, unit_decisions in zip(specs, decisions):
                     if work.is_done(k, spec.index):
                         result.resumed_units += 1
@@ -245,6 +251,8 @@ def execute(
         result.records_in += s0["records_read"]
     # lines in: parsed records plus the lines that failed to parse
     result.records_in += errors - sum(st.errors for st in stats)
+    for position, seconds in reduce_seconds.items():
+        stats[position].seconds += seconds
     result.stage_stats = stats
     result.composition = composition.to_manifest()
     result.workers = workers

@@ -241,8 +241,10 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
     if segment.ends_with is not None:
         # the map only computes keys; its time is the stage's, its counts come with the reduce
         st = StageStats()
-        keys = segment.ends_with.map_keys(batch, ctx, st)
-        stats[str(segment.ends_at)] = StageStats(seconds=st.seconds)
+        batch, keys = segment.ends_with.map_keys(batch, ctx, st)
+        stats[str(segment.ends_at)] = StageStats(
+            records_in=st.errors, errors=st.errors, seconds=st.seconds
+        )
         atomic_write(
             work.unit_path(seg_index, spec.index, "keys.pkl"),
             pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -175,19 +175,37 @@ class RecordStage(Stage):
         return Batch(batch.source, records, linenos, raws, batch.modified or self.modifies_records)
 
 
+@dataclass
+class ReduceContext:
+    """What a global stage's reduce may need about the run: where the dataset goes, its name."""
+
+    out_dir: Path | None = None
+    name: str = ""
+    version: str = ""
+    position: int = 0  # the stage's place in the pipeline, for file names
+    files: list[str] = field(default_factory=list)  # written into out_dir, for the manifest
+
+
 class GlobalStage(Stage):
     """A stage whose decision for a record depends on other records.
 
-    `process` is the streaming form used in pipes. `map_keys`/`reduce`/`apply_decisions` are
-    the split form used by executors; both must keep exactly the same records.
+    `process` (+ `flush` at the end) is the streaming form used in pipes. `map_keys` and
+    `reduce` are the split form used by executors; both must keep exactly the same records.
     """
 
     is_global = True
 
-    def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> Any:
+    def flush(self, ctx: Context, stats: StageStats) -> Iterator[Batch]:
+        """Batches held back until the end of the stream (e.g. after spilling to disk)."""
+        return iter(())
+
+    def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
+        """Small keys for the records of a batch; records whose key fails are errors, dropped."""
         raise NotImplementedError
 
-    def reduce(self, unit_keys: list[Any]) -> list[dict[int, tuple[str, dict]]]:
+    def reduce(
+        self, unit_keys: list[Any], rctx: ReduceContext
+    ) -> list[dict[int, tuple[str, dict]]]:
         """From every unit's keys, in input order: per unit, {record index: (reason, details)}."""
         raise NotImplementedError
 

@@ -1,0 +1,1 @@
+"""Deduplication internals shared by the exact and near dedup stages."""

@@ -1,0 +1,213 @@
+"""Keep-first decisions from exact-dedup keys, within a memory budget, and saved indexes.
+
+Keys arrive per unit in input order. If all of them fit the budget they are resolved at once;
+otherwise they are partitioned by the digest's first byte(s) into temporary files and each
+partition is resolved in turn. Either way a record is dropped exactly when an earlier record
+(or a preferred one, with `keep.prefer`) has the same key.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from curate.dedup.exact_keys import DIGEST_DTYPE
+
+# numpy bytes per record while resolving: digest + position, plus sort scratch
+BYTES_PER_RECORD = 64
+_ENTRY = np.dtype([("digest", DIGEST_DTYPE), ("pos", "<i8")])
+INDEX_SUFFIX = ".dedup-exact.npz"
+
+
+def partitions_for(total: int, memory: int) -> int:
+    """1 if everything fits, else a power of two large enough that each partition fits."""
+    need = total * BYTES_PER_RECORD
+    if need <= memory:
+        return 1
+    return min(1 << 16, 1 << math.ceil(math.log2(need / max(memory, 1) * 1.25)))
+
+
+def _partition_of(digests: np.ndarray, parts: int) -> np.ndarray:
+    bits = parts.bit_length() - 1
+    head = digests.view(np.uint8).reshape(-1, 16)
+    first = (head[:, 0].astype(np.uint32) << 8) | head[:, 1]
+    return (first >> (16 - bits)).astype(np.int64) if bits else np.zeros(len(digests), np.int64)
+
+
+def resolve_partition(digests: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dropped positions, the position each one duplicates), keep-first.
+
+    `positions` must ascend; a stable sort by digest then keeps each group in input order.
+    """
+    if len(digests) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(digests, kind="stable")
+    d = digests[order]
+    p = positions[order]
+    same = d[1:] == d[:-1]
+    if not same.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.where(np.concatenate(([True], ~same)), np.arange(len(d)), 0)
+    first = np.maximum.accumulate(starts)
+    dup = np.concatenate(([False], same))
+    return p[dup], p[first[dup]]
+
+
+def resolve_keep_first(
+    unit_digests: list[np.ndarray], memory: int, load: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All units' digests (or a loader of unit i's digests) -> (dropped, duplicate_of) positions."""
+    counts = [len(d) for d in unit_digests] if load is None else load("counts")
+    total = int(sum(counts))
+    parts = partitions_for(total, memory)
+    get = (lambda i: unit_digests[i]) if load is None else (lambda i: load(i))
+    if parts == 1:
+        digests = (
+            np.concatenate([get(i) for i in range(len(counts))])
+            if counts
+            else np.zeros(0, DIGEST_DTYPE)
+        )
+        dropped, kept = resolve_partition(digests, np.arange(total, dtype=np.int64))
+    else:
+        dropped, kept = _resolve_spilled(counts, get, parts)
+    order = np.argsort(dropped, kind="stable")
+    return dropped[order], kept[order]
+
+
+def _resolve_spilled(counts: list[int], get: Any, parts: int) -> tuple[np.ndarray, np.ndarray]:
+    with tempfile.TemporaryDirectory(prefix="curate-dedup-") as tmp:
+        files = [open(Path(tmp) / f"p{i:05d}.bin", "wb") for i in range(parts)]  # noqa: SIM115
+        try:
+            offset = 0
+            for i, n in enumerate(counts):
+                digests = get(i)
+                entries = np.empty(n, dtype=_ENTRY)
+                entries["digest"] = digests
+                entries["pos"] = np.arange(offset, offset + n, dtype=np.int64)
+                where = _partition_of(digests, parts)
+                order = np.argsort(where, kind="stable")
+                bounds = np.searchsorted(where[order], np.arange(parts + 1))
+                sorted_entries = entries[order]
+                for p in range(parts):
+                    lo, hi = bounds[p], bounds[p + 1]
+                    if hi > lo:
+                        sorted_entries[lo:hi].tofile(files[p])
+                offset += n
+        finally:
+            for fh in files:
+                fh.close()
+        dropped_parts, kept_parts = [], []
+        for p in range(parts):
+            entries = np.fromfile(Path(tmp) / f"p{p:05d}.bin", dtype=_ENTRY)
+            d, k = resolve_partition(entries["digest"], entries["pos"])
+            dropped_parts.append(d)
+            kept_parts.append(k)
+    return np.concatenate(dropped_parts), np.concatenate(kept_parts)
+
+
+def prefer_survivors(
+    groups: dict[int, list[int]], ranks: dict[int, list], prefer: list[str]
+) -> dict[int, int]:
+    """For each group (keyed by its first position), the position that survives under `prefer`.
+
+    Fields prefixed with '-' rank descending. Missing values rank last; ties by input order.
+    """
+
+    def compare(a: int, b: int) -> int:
+        for i, spec in enumerate(prefer):
+            va, vb = ranks[a][i], ranks[b][i]
+            if va == vb:
+                continue
+            if va is None:
+                return 1
+            if vb is None:
+                return -1
+            try:
+                less = va < vb
+            except TypeError:
+                less = str(va) < str(vb)
+            if spec.startswith("-"):
+                less = not less
+            return -1 if less else 1
+        return -1 if a < b else (1 if a > b else 0)
+
+    return {
+        first: min(members, key=functools.cmp_to_key(compare)) if len(members) > 1 else first
+        for first, members in groups.items()
+    }
+
+
+_MAGIC = b"CURATE-EXACT-INDEX-1\n"
+
+
+def save_index(path: Path, digests: np.ndarray, ids: list[str], label: dict) -> None:
+    """A version's exact-dedup index: sorted digests, the id of each, and who made it.
+
+    A plain, deterministic binary layout (numpy's .npz embeds zip timestamps).
+    """
+    from curate.executors.units import atomic_write
+
+    order = np.argsort(digests, kind="stable")
+    blob = "\n".join(ids[i] for i in order).encode("utf-8", "surrogatepass")
+    header = orjson.dumps(
+        {**label, "records": len(ids), "ids_bytes": len(blob)}, option=orjson.OPT_SORT_KEYS
+    )
+    atomic_write(
+        path,
+        b"".join(
+            [_MAGIC, len(header).to_bytes(8, "little"), header, digests[order].tobytes(), blob]
+        ),
+    )
+
+
+def find_index(path: Path) -> Path:
+    if path.is_dir():
+        found = sorted(path.glob(f"indexes/*{INDEX_SUFFIX}")) or sorted(
+            path.glob(f"*{INDEX_SUFFIX}")
+        )
+        if not found:
+            raise ValueError(f"{path}: no exact-dedup index (*{INDEX_SUFFIX}) in this folder")
+        return found[0]
+    return path
+
+
+class LoadedIndex:
+    """An earlier version's index, for `against`: sorted digests searched with numpy."""
+
+    def __init__(self, path: Path):
+        path = find_index(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read index ({exc.strerror})") from None
+        if not data.startswith(_MAGIC):
+            raise ValueError(f"{path}: not a curate exact-dedup index")
+        pos = len(_MAGIC)
+        size = int.from_bytes(data[pos : pos + 8], "little")
+        pos += 8
+        self.label = orjson.loads(data[pos : pos + size])
+        pos += size
+        n = self.label["records"]
+        self.digests = np.frombuffer(data, dtype=DIGEST_DTYPE, count=n, offset=pos)
+        pos += 16 * n
+        blob = data[pos : pos + self.label["ids_bytes"]].decode("utf-8", "surrogatepass")
+        self.ids = blob.split("\n") if n else []
+        self.path = path
+
+    def lookup(self, digests: np.ndarray) -> np.ndarray:
+        """Index into this index's ids for each digest present, -1 where absent."""
+        if not len(self.digests) or not len(digests):
+            return np.full(len(digests), -1, np.int64)
+        at = np.searchsorted(self.digests, digests)
+        at_clipped = np.minimum(at, len(self.digests) - 1)
+        hit = self.digests[at_clipped] == digests
+        return np.where(hit, at_clipped, -1)
+
+    def name(self) -> str:
+        return f"{self.label.get('name', '?')}@{self.label.get('version', '?')}"

@@ -1,0 +1,391 @@
+"""`dedup_exact`: drop records whose (normalised) text, or another key field, was seen before.
+
+Keep-first in input order, the same through a pipe, with any worker count, and across
+versions (`against` earlier indexes). In `curate run`, `keep.prefer` may rank the copies
+instead (BigCode kept the most-starred, best-licensed one).
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import orjson
+import zstandard
+from pydantic import Field, field_validator
+
+from curate.dedup.exact_index import (
+    INDEX_SUFFIX,
+    LoadedIndex,
+    prefer_survivors,
+    resolve_keep_first,
+    resolve_partition,
+    save_index,
+)
+from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
+from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
+from curate.errors import ConfigError, RecordError
+from curate.io.reader import Batch
+from curate.manifest import sha256_file
+from curate.records import get_path, split_path
+from curate.stages.base import (
+    Context,
+    GlobalStage,
+    ReduceContext,
+    StageConfig,
+    StageStats,
+    relative_path,
+)
+
+# streaming (pipe) mode holds a Python set of 16-byte keys: about this many bytes a record
+SET_BYTES_PER_RECORD = 100
+SPILL_PARTITIONS = 256
+
+
+class KeepConfig(StageConfig):
+    prefer: list[str] = Field(
+        min_length=1, description="fields to rank copies by; '-' = descending"
+    )
+
+
+class DedupExactConfig(StageConfig):
+    path_fields: ClassVar[tuple[str, ...]] = ("index", "against")
+
+    normalize: Literal["none", "whitespace", "lower"] = "none"
+    key: str | None = Field(None, description="field to key on instead of the text, e.g. meta.url")
+    keep: Literal["first"] | KeepConfig = "first"
+    memory: str = DEFAULT_MEMORY
+    index: str | None = Field(None, description="save the keys of the kept records here")
+    against: list[str] = Field(default_factory=list, description="indexes of earlier versions")
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        parse_memory(value)
+        return value
+
+
+class DedupExactStage(GlobalStage):
+    name = "dedup_exact"
+    Config = DedupExactConfig
+    key_bytes_per_record = 40  # digest + position while resolving, ids of kept records aside
+
+    def setup(self) -> None:
+        cfg: DedupExactConfig = self.config
+        self.keys = KeyMaker(cfg.key or self.fields.text, cfg.normalize)
+        self.memory = parse_memory(cfg.memory)
+        self.against: list[LoadedIndex] = []
+        for path in cfg.against:
+            try:
+                self.against.append(LoadedIndex(Path(path)))
+            except ValueError as exc:
+                raise ConfigError(f"dedup_exact: against: {exc}") from None
+        self._seen: set[bytes] = set()
+        self._seen_ids: dict[bytes, str] = {}
+        self._kept_digests: list[bytes] = []
+        self._kept_ids: list[str] = []
+        self._spill: _Spill | None = None
+        self._position = 0
+
+    # ---- shared ---------------------------------------------------------------------------
+
+    def _against_hit(self, digest_array: np.ndarray) -> list[str | None]:
+        """For each digest, 'version:id' of an earlier version that has it, else None."""
+        hits: list[str | None] = [None] * len(digest_array)
+        for index in self.against:
+            where = index.lookup(digest_array)
+            for i in np.nonzero(where >= 0)[0]:
+                if hits[i] is None:
+                    hits[i] = f"{index.name()}:{index.ids[where[i]]}"
+        return hits
+
+    def resources(self, base_dir: Path | None = None) -> list[dict]:
+        out = []
+        for index in self.against:
+            sha, _ = sha256_file(index.path)
+            path = relative_path(str(index.path), base_dir) if base_dir else str(index.path)
+            out.append(
+                {
+                    "kind": "dedup_index",
+                    "stage": self.name,
+                    "path": path,
+                    "sha256": sha,
+                    "entries": len(index.ids),
+                }
+            )
+        return out
+
+    def manifest_info(self) -> dict:
+        cfg: DedupExactConfig = self.config
+        return {"key": f"sha256({cfg.key or self.fields.text}, normalize={cfg.normalize})[:16]"}
+
+    # ---- streaming form (pipes) -------------------------------------------------------------
+
+    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        if not isinstance(self.config.keep, str):
+            raise ConfigError(
+                "dedup_exact: keep.prefer ranks copies across the whole input and "
+                "needs `curate run`; a pipe keeps the first copy"
+            )
+        started = time.perf_counter()
+        digests, ok_rows = self._digests(batch, ctx, stats)
+        against = self._against_hit(digests_to_array(digests)) if self.against else None
+        records, linenos, raws = [], [], []
+        seen = self._seen
+        want_ids = ctx.keep_rejects or self.config.index is not None
+        for j, (i, digest) in enumerate(zip(ok_rows, digests)):
+            record = batch.records[i]
+            if against is not None and against[j] is not None:
+                stats.dropped["duplicate"] += 1
+                ctx.reject(record, self.name, "duplicate", {"duplicate_of": against[j]})
+                continue
+            if self._spill is not None:
+                self._spill.add(digest, batch, i)
+                continue
+            if digest in seen:
+                stats.dropped["duplicate"] += 1
+                details = {"duplicate_of": self._seen_ids.get(digest)} if ctx.keep_rejects else None
+                ctx.reject(record, self.name, "duplicate", details)
+                continue
+            seen.add(digest)
+            if want_ids:
+                rid = self._id_or_none(record)
+                self._seen_ids[digest] = rid
+                if self.config.index is not None:
+                    self._kept_digests.append(digest)
+                    self._kept_ids.append(rid or "")
+            records.append(record)
+            linenos.append(batch.linenos[i])
+            raws.append(batch.raws[i])
+            if len(seen) * SET_BYTES_PER_RECORD > self.memory:
+                self._start_spill()
+        stats.records_in += len(batch.records)
+        stats.records_out += len(records)
+        stats.seconds += time.perf_counter() - started
+        return Batch(batch.source, records, linenos, raws, batch.modified)
+
+    def _id_or_none(self, record: dict) -> str | None:
+        value = get_path(record, split_path(self.fields.id))
+        return None if value is None else str(value)
+
+    def _digests(
+        self, batch: Batch, ctx: Context, stats: StageStats
+    ) -> tuple[list[bytes], list[int]]:
+        digests: list[bytes] = []
+        rows: list[int] = []
+        digest = self.keys.digest
+        for i, record in enumerate(batch.records):
+            try:
+                digests.append(digest(record))
+            except RecordError as exc:
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, batch.linenos[i], exc.problem, batch.raws[i])
+                continue
+            rows.append(i)
+        return digests, rows
+
+    def _start_spill(self) -> None:
+        """The set outgrew the budget: from here on, hold records on disk and decide at the end."""
+        self._spill = _Spill(self._seen, self.fields)
+        self._seen = set()
+        self._seen_ids = {}
+
+    def flush(self, ctx: Context, stats: StageStats) -> Iterator[Batch]:
+        if self._spill is not None:
+            yield from self._spill.finish(self, ctx, stats)
+            self._spill = None
+        if self.config.index is not None:
+            label = {"name": "pipe", "version": "", "stage": self.name}
+            save_index(
+                Path(self.config.index), digests_to_array(self._kept_digests), self._kept_ids, label
+            )
+
+    # ---- split form (curate run) ------------------------------------------------------------
+
+    def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
+        started = time.perf_counter()
+        digests, rows = self._digests(batch, ctx, stats)
+        if len(rows) != len(batch.records):
+            batch = Batch(
+                batch.source,
+                [batch.records[i] for i in rows],
+                [batch.linenos[i] for i in rows],
+                [batch.raws[i] for i in rows],
+                batch.modified,
+            )
+        keys: dict[str, Any] = {
+            "digests": digests_to_array(digests),
+            "ids": [self._id_or_none(r) or "" for r in batch.records],
+        }
+        if not isinstance(self.config.keep, str):
+            keys["ranks"] = [
+                [get_path(r, split_path(f.lstrip("-"))) for f in self.config.keep.prefer]
+                for r in batch.records
+            ]
+        stats.seconds += time.perf_counter() - started
+        return batch, keys
+
+    def reduce(
+        self, unit_keys: list[Any], rctx: ReduceContext
+    ) -> list[dict[int, tuple[str, dict]]]:
+        counts = [len(k["digests"]) for k in unit_keys]
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        dropped, kept = resolve_keep_first([k["digests"] for k in unit_keys], self.memory)
+
+        def locate(pos: int) -> tuple[int, int]:
+            unit = int(np.searchsorted(offsets, pos, side="right") - 1)
+            return unit, int(pos - offsets[unit])
+
+        def id_at(pos: int) -> str:
+            unit, i = locate(pos)
+            return unit_keys[unit]["ids"][i]
+
+        decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
+        if isinstance(self.config.keep, str):
+            for pos, of in zip(dropped.tolist(), kept.tolist()):
+                unit, i = locate(pos)
+                decisions[unit][i] = ("duplicate", {"duplicate_of": id_at(of)})
+        else:
+            groups: dict[int, list[int]] = {}
+            for pos, of in zip(dropped.tolist(), kept.tolist()):
+                groups.setdefault(of, [of]).append(pos)
+            ranks = {}
+            for members in groups.values():
+                for pos in members:
+                    unit, i = locate(pos)
+                    ranks[pos] = unit_keys[unit]["ranks"][i]
+            survivors = prefer_survivors(groups, ranks, self.config.keep.prefer)
+            for first, members in groups.items():
+                survivor = survivors[first]
+                for pos in members:
+                    if pos != survivor:
+                        unit, i = locate(pos)
+                        decisions[unit][i] = ("duplicate", {"duplicate_of": id_at(survivor)})
+        if self.against:
+            for unit, keys in enumerate(unit_keys):
+                for i, hit in enumerate(self._against_hit(keys["digests"])):
+                    if hit is not None:
+                        decisions[unit][i] = ("duplicate", {"duplicate_of": hit})
+        self._save_indexes(unit_keys, decisions, rctx)
+        return decisions
+
+    def _save_indexes(
+        self, unit_keys: list[Any], decisions: list[dict], rctx: ReduceContext
+    ) -> None:
+        """The kept records' keys: into the version folder always, and to `index` if asked."""
+        digests, ids = [], []
+        for keys, dropped in zip(unit_keys, decisions):
+            keep = np.ones(len(keys["digests"]), dtype=bool)
+            if dropped:
+                keep[list(dropped)] = False
+            digests.append(keys["digests"][keep])
+            ids.extend(rid for rid, k in zip(keys["ids"], keep) if k)
+        all_digests = np.concatenate(digests) if digests else np.zeros(0, DIGEST_DTYPE)
+        label = {"name": rctx.name, "version": rctx.version, "stage": self.name}
+        if rctx.out_dir is not None:
+            rel = f"indexes/{rctx.position}-{self.name}{INDEX_SUFFIX}"
+            save_index(rctx.out_dir / rel, all_digests, ids, label)
+            rctx.files.append(rel)
+        if self.config.index is not None:
+            save_index(Path(self.config.index), all_digests, ids, label)
+
+
+_HEAD = struct.Struct("<qIBI")  # line number, source index, modified flag, length
+
+
+class _Spill:
+    """Pipe mode past the memory budget: records wait in a zstd spool, keys in partitions.
+
+    At the end each partition is resolved in turn (keep-first) and the spool is replayed
+    without the duplicates, so output bytes and decisions are those of the in-memory path.
+    Memory stays bounded: per record, only its key on disk and its raw line in the spool.
+    """
+
+    def __init__(self, already_seen: set[bytes], fields) -> None:
+        self.tmp = tempfile.TemporaryDirectory(prefix="curate-dedup-exact-")
+        root = Path(self.tmp.name)
+        self.parts = [open(root / f"p{i:03d}.bin", "wb") for i in range(SPILL_PARTITIONS)]  # noqa: SIM115
+        self.spool_path = root / "spool.bin.zst"
+        self._spool_file = open(self.spool_path, "wb")  # noqa: SIM115
+        self.spool = zstandard.ZstdCompressor(level=1).stream_writer(self._spool_file)
+        self.position = 0
+        self.sources: dict[str, int] = {}
+        # keys already emitted get position -1: they always win
+        for digest in already_seen:
+            self._write_key(digest, -1)
+
+    def _write_key(self, digest: bytes, position: int) -> None:
+        self.parts[digest[0]].write(digest + position.to_bytes(8, "little", signed=True))
+
+    def add(self, digest: bytes, batch: Batch, i: int) -> None:
+        self._write_key(digest, self.position)
+        raw = orjson.dumps(batch.records[i]) if batch.modified else batch.raws[i]
+        source = self.sources.setdefault(batch.source, len(self.sources))
+        self.spool.write(_HEAD.pack(batch.linenos[i], source, batch.modified, len(raw)) + raw)
+        self.position += 1
+
+    def finish(self, stage: DedupExactStage, ctx: Context, stats: StageStats) -> Iterator[Batch]:
+        for fh in self.parts:
+            fh.close()
+        self.spool.flush(zstandard.FLUSH_FRAME)
+        self._spool_file.close()
+        entry = np.dtype([("digest", DIGEST_DTYPE), ("pos", "<i8")])
+        dropped_parts = []
+        for p in range(SPILL_PARTITIONS):
+            entries = np.fromfile(Path(self.tmp.name) / f"p{p:03d}.bin", dtype=entry)
+            if len(entries):
+                entries = entries[np.argsort(entries["pos"], kind="stable")]
+                dropped, _kept = resolve_partition(entries["digest"], entries["pos"])
+                dropped_parts.append(dropped)
+        drop = np.sort(np.concatenate(dropped_parts)) if dropped_parts else np.zeros(0, np.int64)
+        names = {v: k for k, v in self.sources.items()}
+        want_index = stage.config.index is not None
+        cut = 0
+        with open(self.spool_path, "rb") as fh:
+            data = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+            batch: Batch | None = None
+            for position in range(self.position):
+                lineno, source, modified, size = _HEAD.unpack(_read_exact(data, _HEAD.size))
+                raw = _read_exact(data, size)
+                record = orjson.loads(raw)
+                if cut < len(drop) and drop[cut] == position:
+                    cut += 1
+                    stats.dropped["duplicate"] += 1
+                    ctx.reject(record, stage.name, "duplicate", None)
+                    continue
+                if want_index:
+                    stage._kept_digests.append(stage.keys.digest(record))
+                    stage._kept_ids.append(stage._id_or_none(record) or "")
+                name = names[source]
+                if (
+                    batch is None
+                    or batch.source != name
+                    or batch.modified != bool(modified)
+                    or len(batch) >= 4096
+                ):
+                    if batch is not None:
+                        stats.records_out += len(batch)
+                        yield batch
+                    batch = Batch(name, [], [], [], bool(modified))
+                batch.records.append(record)
+                batch.linenos.append(lineno)
+                batch.raws.append(raw)
+            if batch is not None and batch.records:
+                stats.records_out += len(batch)
+                yield batch
+        self.tmp.cleanup()
+
+
+def _read_exact(reader, size: int) -> bytes:
+    data = reader.read(size)
+    while len(data) < size:
+        more = reader.read(size - len(data))
+        if not more:
+            raise OSError("spool file ended early")
+        data += more
+    return data
