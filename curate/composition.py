@@ -33,18 +33,30 @@ class Composition:
         self.bytes = 0
         self.groups: dict[str, dict[str, list[int]]] = {d: {} for d in DIMENSIONS}
 
-    def add_records(self, records: list[dict], fields: Fields) -> None:
+    def add_records(self, records: list[dict], fields: Fields, sign: int = 1) -> None:
+        """Count records in (or, with sign=-1, out: records a later pass dropped)."""
         parts = fields.text_parts
+        top = parts[0] if len(parts) == 1 else None
+        groups = self.groups
         for record in records:
-            text = get_path(record, parts)
-            size = len(text.encode("utf-8")) if type(text) is str else 0
-            self.records += 1
-            self.bytes += size
-            for dim, path in DIMENSIONS.items():
-                for value in _values(get_path(record, path)):
-                    slot = self.groups[dim].setdefault(value, [0, 0])
-                    slot[0] += 1
-                    slot[1] += size
+            text = record.get(top) if top is not None else get_path(record, parts)
+            if type(text) is str:
+                size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+            else:
+                size = 0
+            self.records += sign
+            self.bytes += sign * size
+            meta = record.get("meta")
+            if type(meta) is not dict or not meta:
+                continue
+            for dim in DIMENSIONS:
+                value = meta.get(dim)
+                if value is None:
+                    continue
+                for name in _values(value):
+                    slot = groups[dim].setdefault(name, [0, 0])
+                    slot[0] += sign
+                    slot[1] += sign * size
 
     def to_state(self) -> dict:
         return {"records": self.records, "bytes": self.bytes, "groups": self.groups}
@@ -66,6 +78,8 @@ class Composition:
             rows = {}
             for value in sorted(self.groups[dim]):
                 n, size = self.groups[dim][value]
+                if n <= 0:
+                    continue
                 rows[value] = {
                     "records": n,
                     "bytes": size,

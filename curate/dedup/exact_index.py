@@ -154,7 +154,7 @@ def save_index(path: Path, digests: np.ndarray, ids: list[str], label: dict) -> 
     from curate.executors.units import atomic_write
 
     order = np.argsort(digests, kind="stable")
-    blob = "\n".join(ids[i] for i in order).encode("utf-8", "surrogatepass")
+    blob = "\n".join(map(ids.__getitem__, order.tolist())).encode("utf-8", "surrogatepass")
     header = orjson.dumps(
         {**label, "records": len(ids), "ids_bytes": len(blob)}, option=orjson.OPT_SORT_KEYS
     )

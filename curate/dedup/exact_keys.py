@@ -56,6 +56,40 @@ class KeyMaker:
             text = self.normalize(text)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:16]
 
+    def digests(self, records: list[dict]) -> tuple[list[bytes], list[int], list[tuple[int, str]]]:
+        """Keys of many records: (digests, rows that have one, [(row, problem)] for the rest).
+
+        The common case (a top-level text field, no normalisation) runs in one tight loop.
+        """
+        sha = hashlib.sha256
+        out: list[bytes] = []
+        rows: list[int] = []
+        bad: list[tuple[int, str]] = []
+        if self.identity and len(self.parts) == 1:
+            key = self.parts[0]
+            for i, record in enumerate(records):
+                text = record.get(key)
+                if type(text) is str:
+                    try:
+                        out.append(sha(text.encode()).digest()[:16])
+                        rows.append(i)
+                        continue
+                    except UnicodeEncodeError:
+                        pass
+                try:
+                    out.append(self.digest(record))
+                    rows.append(i)
+                except RecordError as exc:
+                    bad.append((i, exc.problem))
+            return out, rows, bad
+        for i, record in enumerate(records):
+            try:
+                out.append(self.digest(record))
+                rows.append(i)
+            except RecordError as exc:
+                bad.append((i, exc.problem))
+        return out, rows, bad
+
 
 def digests_to_array(digests: list[bytes]) -> np.ndarray:
     """16-byte digests -> one compact numpy array (16 bytes a record, no Python objects)."""

@@ -9,7 +9,9 @@ killed run resumable.
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import os
 import pickle
 from collections.abc import Iterator
@@ -107,19 +109,28 @@ def cut_units(
             for lines in iter_line_batches(iter_decompressed_background(reader)):
                 if progress is not None:
                     progress.advance_bytes(reader.bytes)
-                for line in lines:
-                    pending.append(line)
-                    pending_bytes += len(line) + 1
-                    if pending_bytes >= chunk_size:
-                        info.units.append(index)
-                        yield (
-                            UnitSpec(index, source.name, start, len(pending)),
-                            b"\n".join(pending) + b"\n",
-                            info,
-                        )
-                        index += 1
-                        start += len(pending)
-                        pending, pending_bytes = [], 0
+                while lines:
+                    # the unit ends with the line that brings it to chunk_size
+                    # ends[i] + i: the unit's bytes (newlines included) after taking i lines
+                    ends = list(itertools.accumulate(map(len, lines), initial=pending_bytes))
+                    take = bisect.bisect_left(
+                        range(len(ends)), chunk_size, 1, key=lambda i, e=ends: e[i] + i
+                    )
+                    if take >= len(ends):
+                        pending.extend(lines)
+                        pending_bytes = ends[-1] + len(lines)
+                        break
+                    pending.extend(lines[:take])
+                    lines = lines[take:]
+                    info.units.append(index)
+                    yield (
+                        UnitSpec(index, source.name, start, len(pending)),
+                        b"\n".join(pending) + b"\n",
+                        info,
+                    )
+                    index += 1
+                    start += len(pending)
+                    pending, pending_bytes = [], 0
                 lineno += len(lines)
         except _Truncated as exc:
             policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
@@ -217,6 +228,13 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
     ctx = Context(policy, keep_rejects=setup.keep_rejects)
     stats: dict[str, StageStats] = {}
 
+    last = seg_index == len(setup.segments) - 1
+    if seg_index > 0 and last and not segment.stages:
+        return _run_apply_only(seg_index, spec, payload, ctx, policy, quarantine)
+    next_applies_only = (
+        seg_index + 1 == len(setup.segments) - 1 and not setup.segments[seg_index + 1].stages
+    )
+
     if seg_index == 0:
         lines = payload.split(b"\n")
         lines.pop()
@@ -251,7 +269,7 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         )
 
     composition = None
-    if seg_index == len(setup.segments) - 1:
+    if last or next_applies_only:  # the next pass only drops: it adjusts this composition
         comp = Composition()
         comp.add_records(batch.records, setup.fields)
         composition = comp.to_state()
@@ -273,9 +291,67 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         "empty_lines": policy.empty_lines,
         "first_error": policy.first_error,
         "modified": batch.modified,
-        "linenos": list(batch.linenos),
+        # later passes that run stages need line numbers for their error messages
+        "linenos": [] if last or next_applies_only else list(batch.linenos),
         "stats": {k: v.to_dict() | {"seconds": v.seconds} for k, v in stats.items()},
         "composition": composition,
+    }
+    atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
+    return summary
+
+
+def _run_apply_only(
+    seg_index: int, spec: UnitSpec, decisions: dict, ctx: Context, policy: ErrorPolicy, quarantine
+) -> dict:
+    """The last pass when it only applies a global stage's decisions: lines in, lines out.
+
+    Only the dropped records are parsed (for rejects, and to take them out of the
+    composition the previous pass computed), so a dedup at the end of a pipeline does not pay
+    for parsing the data twice.
+    """
+    setup = _SETUP
+    segment = setup.segments[seg_index]
+    work = setup.work
+    prev = work.read_done(seg_index - 1, spec.index)
+    data = _unpack(work.unit_path(seg_index - 1, spec.index, "jsonl.zst").read_bytes())
+    comp = Composition()
+    if prev.get("composition"):
+        comp.merge_state(prev["composition"])
+    st = StageStats(records_in=prev["records_out"])
+    if decisions:
+        lines = data.split(b"\n")
+        lines.pop()
+        dropped_records = []
+        name = segment.applies.name if segment.applies else "?"
+        for i in sorted(decisions):
+            reason, details = decisions[i]
+            record = orjson.loads(lines[i])
+            dropped_records.append(record)
+            st.dropped[reason] += 1
+            ctx.reject(record, name, reason, details)
+            lines[i] = None
+        comp.add_records(dropped_records, setup.fields, sign=-1)
+        kept = [line for line in lines if line is not None]
+        data = b"\n".join(kept) + b"\n" if kept else b""
+    st.records_out = st.records_in - sum(st.dropped.values())
+    atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(data))
+    if ctx.rejects:
+        dumps = orjson.dumps
+        blob = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in ctx.rejects)
+        atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(blob))
+    summary = {
+        "unit": spec.index,
+        "source": spec.source,
+        "records_read": prev["records_out"],
+        "records_out": st.records_out,
+        "rejects": len(ctx.rejects),
+        "errors": 0,
+        "empty_lines": 0,
+        "first_error": None,
+        "modified": prev["modified"],
+        "linenos": [],
+        "stats": {str(segment.applies_at): st.to_dict() | {"seconds": st.seconds}},
+        "composition": comp.to_state(),
     }
     atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
     return summary

@@ -7,6 +7,7 @@ instead (BigCode kept the most-starred, best-licensed one).
 
 from __future__ import annotations
 
+import itertools
 import struct
 import tempfile
 import time
@@ -29,7 +30,7 @@ from curate.dedup.exact_index import (
 )
 from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
 from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
-from curate.errors import ConfigError, RecordError
+from curate.errors import ConfigError
 from curate.io.reader import Batch
 from curate.manifest import sha256_file
 from curate.records import get_path, split_path
@@ -135,58 +136,85 @@ class DedupExactStage(GlobalStage):
         started = time.perf_counter()
         digests, ok_rows = self._digests(batch, ctx, stats)
         against = self._against_hit(digests_to_array(digests)) if self.against else None
-        records, linenos, raws = [], [], []
+        keep_rows: list[int] = []
         seen = self._seen
+        seen_add = seen.add
         want_ids = ctx.keep_rejects or self.config.index is not None
-        for j, (i, digest) in enumerate(zip(ok_rows, digests)):
-            record = batch.records[i]
-            if against is not None and against[j] is not None:
-                stats.dropped["duplicate"] += 1
-                ctx.reject(record, self.name, "duplicate", {"duplicate_of": against[j]})
-                continue
-            if self._spill is not None:
-                self._spill.add(digest, batch, i)
-                continue
-            if digest in seen:
-                stats.dropped["duplicate"] += 1
-                details = {"duplicate_of": self._seen_ids.get(digest)} if ctx.keep_rejects else None
-                ctx.reject(record, self.name, "duplicate", details)
-                continue
-            seen.add(digest)
-            if want_ids:
-                rid = self._id_or_none(record)
-                self._seen_ids[digest] = rid
-                if self.config.index is not None:
-                    self._kept_digests.append(digest)
-                    self._kept_ids.append(rid or "")
-            records.append(record)
-            linenos.append(batch.linenos[i])
-            raws.append(batch.raws[i])
-            if len(seen) * SET_BYTES_PER_RECORD > self.memory:
-                self._start_spill()
-        stats.records_in += len(batch.records)
-        stats.records_out += len(records)
+        records = batch.records
+        plain = against is None and self._spill is None and not want_ids
+        if plain:  # the hot path: one set operation a record
+            dropped = 0
+            for i, digest in zip(ok_rows, digests):
+                size = len(seen)
+                seen_add(digest)
+                if len(seen) == size:
+                    dropped += 1
+                    continue
+                keep_rows.append(i)
+            if dropped:
+                stats.dropped["duplicate"] += dropped
+        else:
+            for j, (i, digest) in enumerate(zip(ok_rows, digests)):
+                record = records[i]
+                if against is not None and against[j] is not None:
+                    stats.dropped["duplicate"] += 1
+                    ctx.reject(record, self.name, "duplicate", {"duplicate_of": against[j]})
+                    continue
+                if self._spill is not None:
+                    self._spill.add(digest, batch, i)
+                    continue
+                if digest in seen:
+                    stats.dropped["duplicate"] += 1
+                    details = (
+                        {"duplicate_of": self._seen_ids.get(digest)} if ctx.keep_rejects else None
+                    )
+                    ctx.reject(record, self.name, "duplicate", details)
+                    continue
+                seen_add(digest)
+                if want_ids:
+                    rid = self._id_or_none(record)
+                    self._seen_ids[digest] = rid
+                    if self.config.index is not None:
+                        self._kept_digests.append(digest)
+                        self._kept_ids.append(rid or "")
+                keep_rows.append(i)
+        if self._spill is None and len(seen) * SET_BYTES_PER_RECORD > self.memory:
+            self._start_spill()
+        stats.records_in += len(records)
+        stats.records_out += len(keep_rows)
         stats.seconds += time.perf_counter() - started
-        return Batch(batch.source, records, linenos, raws, batch.modified)
+        if len(keep_rows) == len(records):
+            return batch
+        linenos, raws = batch.linenos, batch.raws
+        return Batch(
+            batch.source,
+            [records[i] for i in keep_rows],
+            [linenos[i] for i in keep_rows],
+            [raws[i] for i in keep_rows],
+            batch.modified,
+        )
+
+    def _ids(self, records: list[dict]) -> list[str]:
+        parts = self.fields.id_parts
+        if len(parts) == 1:
+            key = parts[0]
+            ids = [r.get(key) for r in records]
+            if all(type(i) is str for i in ids):
+                return ids
+        return [self._id_or_none(r) or "" for r in records]
 
     def _id_or_none(self, record: dict) -> str | None:
-        value = get_path(record, split_path(self.fields.id))
+        parts = self.fields.id_parts
+        value = record.get(parts[0]) if len(parts) == 1 else get_path(record, parts)
         return None if value is None else str(value)
 
     def _digests(
         self, batch: Batch, ctx: Context, stats: StageStats
     ) -> tuple[list[bytes], list[int]]:
-        digests: list[bytes] = []
-        rows: list[int] = []
-        digest = self.keys.digest
-        for i, record in enumerate(batch.records):
-            try:
-                digests.append(digest(record))
-            except RecordError as exc:
-                stats.errors += 1
-                ctx.policy.bad_line(batch.source, batch.linenos[i], exc.problem, batch.raws[i])
-                continue
-            rows.append(i)
+        digests, rows, bad = self.keys.digests(batch.records)
+        for i, problem in bad:
+            stats.errors += 1
+            ctx.policy.bad_line(batch.source, batch.linenos[i], problem, batch.raws[i])
         return digests, rows
 
     def _start_spill(self) -> None:
@@ -220,7 +248,7 @@ class DedupExactStage(GlobalStage):
             )
         keys: dict[str, Any] = {
             "digests": digests_to_array(digests),
-            "ids": [self._id_or_none(r) or "" for r in batch.records],
+            "ids": self._ids(batch.records),
         }
         if not isinstance(self.config.keep, str):
             keys["ranks"] = [
@@ -247,9 +275,15 @@ class DedupExactStage(GlobalStage):
 
         decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
         if isinstance(self.config.keep, str):
-            for pos, of in zip(dropped.tolist(), kept.tolist()):
-                unit, i = locate(pos)
-                decisions[unit][i] = ("duplicate", {"duplicate_of": id_at(of)})
+            units = np.searchsorted(offsets, dropped, side="right") - 1
+            rows = dropped - offsets[units]
+            of_units = np.searchsorted(offsets, kept, side="right") - 1
+            of_rows = kept - offsets[of_units]
+            for unit, i, of_unit, of_row in zip(
+                units.tolist(), rows.tolist(), of_units.tolist(), of_rows.tolist()
+            ):
+                of_id = unit_keys[of_unit]["ids"][of_row]
+                decisions[unit][i] = ("duplicate", {"duplicate_of": of_id})
         else:
             groups: dict[int, list[int]] = {}
             for pos, of in zip(dropped.tolist(), kept.tolist()):
@@ -284,7 +318,7 @@ class DedupExactStage(GlobalStage):
             if dropped:
                 keep[list(dropped)] = False
             digests.append(keys["digests"][keep])
-            ids.extend(rid for rid, k in zip(keys["ids"], keep) if k)
+            ids.extend(itertools.compress(keys["ids"], keep.tolist()))
         all_digests = np.concatenate(digests) if digests else np.zeros(0, DIGEST_DTYPE)
         label = {"name": rctx.name, "version": rctx.version, "stage": self.name}
         if rctx.out_dir is not None:
