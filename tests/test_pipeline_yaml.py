@@ -40,7 +40,7 @@ def test_valid_pipeline(tmp_path):
         ),
         (
             GOOD.replace("filter: {min_chars: 20}", "nope: {}"),
-            "pipeline.yaml:5: stages[0].nope: unknown stage 'nope' (known: dedup_exact, filter)",
+            "pipeline.yaml:5: stages[0].nope: unknown stage 'nope' (known: dedup_exact, dedup_near, filter)",
         ),
         (
             GOOD.replace("min_chars: 20", "min_chars: -1"),

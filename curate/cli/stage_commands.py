@@ -37,14 +37,15 @@ def build_stage(name: str, options: dict, fields: Fields) -> Stage:
     from pydantic import ValidationError
 
     from curate.stages import get_stage_class
+    from curate.validation import first_error
 
     cls = get_stage_class(name)
     try:
         config = cls.Config(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise UsageError(f"{name}: {where}: {err['msg']}") from None
+        loc, problem = first_error(exc)
+        where = "--" + "-".join(str(p) for p in loc).replace("_", "-") if loc else ""
+        raise UsageError(f"{name}: {where + ': ' if where else ''}{problem}") from None
     return cls(config, fields)
 
 
@@ -141,4 +142,44 @@ def dedup_exact_command(
     """
     options = dict(normalize=normalize, key=key, memory=memory, index=index, against=against or [])
     stage = build_stage("dedup_exact", options, make_fields(id_field, text_field))
+    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+@dedup_app.command("near")
+def dedup_near_command(
+    inputs: Inputs = None,
+    threshold: Annotated[
+        float, typer.Option(help="Jaccard similarity that makes a duplicate.")
+    ] = 0.8,
+    tokenizer: Annotated[str, typer.Option(help="words, chars or code.")] = "words",
+    ngram: Annotated[int, typer.Option(help="Shingle size in tokens (chars: bytes).")] = 5,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 128,
+    bands: Annotated[
+        int | None, typer.Option(help="LSH bands (default: chosen for the threshold).")
+    ] = None,
+    rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
+    verify: Annotated[
+        str, typer.Option(help="signature (estimated Jaccard) or exact (true Jaccard of shingles).")
+    ] = "signature",
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Drop records that are near-duplicates (MinHash + LSH, verified) of an earlier kept one.
+
+    Example: curate cat shards/*.jsonl.zst | curate dedup near --threshold 0.8 > unique.jsonl
+    """
+    options = dict(
+        threshold=threshold,
+        tokenizer=tokenizer,
+        ngram=ngram,
+        num_perm=num_perm,
+        bands=bands,
+        rows=rows,
+        verify=verify,
+    )
+    stage = build_stage("dedup_near", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

@@ -1,0 +1,134 @@
+"""LSH banding and the near-duplicate decision rule, shared by pipes and runs.
+
+The rule: walking records in order, a record is dropped when it is a *verified*
+near-duplicate of a record already kept. Candidates come from band buckets; a band collision
+alone never removes anything — the estimated Jaccard of the two signatures (or, with
+`verify: exact`, the true Jaccard of their shingle sets) must reach the threshold.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+U64 = np.uint64
+
+
+def _integrate(f, lo: float, hi: float, steps: int = 2000) -> float:
+    if hi <= lo:
+        return 0.0
+    xs = np.linspace(lo, hi, steps + 1)
+    ys = f(xs)
+    h = (hi - lo) / steps
+    return float(h / 3 * (ys[0] + ys[-1] + 4 * ys[1:-1:2].sum() + 2 * ys[2:-1:2].sum()))
+
+
+@lru_cache(maxsize=64)
+def optimal_params(
+    threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
+) -> tuple[int, int]:
+    """(bands, rows) minimising weighted false-positive + false-negative probability mass,
+    as datasketch's MinHashLSH chooses them."""
+    best, best_err = (1, 1), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = _integrate(lambda s: 1 - (1 - s**r) ** b, 0.0, threshold)
+            fn = _integrate(lambda s: 1 - (1 - (1 - s**r) ** b), threshold, 1.0)
+            err = fp * fp_weight + fn * fn_weight
+            if err < best_err:
+                best, best_err = (b, r), err
+    return best
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64: one 64-bit key per band of each signature."""
+    n = len(signatures)
+    keys = np.zeros((n, bands), dtype=U64)
+    sig = signatures.astype(U64)
+    with np.errstate(over="ignore"):
+        for band in range(bands):
+            k = np.full(n, U64(band * 0x9E3779B97F4A7C15 & ((1 << 64) - 1)), dtype=U64)
+            for j in range(band * rows, (band + 1) * rows):
+                k = (k ^ sig[:, j]) * U64(0x100000001B3)
+            k ^= k >> U64(29)
+            k *= U64(0xBF58476D1CE4E5B9)
+            k ^= k >> U64(32)
+            keys[:, band] = k
+    return keys
+
+
+def jaccard_sorted(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted, de-duplicated hash arrays."""
+    if not len(a) and not len(b):
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+class NearDecider:
+    """Keeps band buckets of the records kept so far and decides record after record."""
+
+    def __init__(self, bands: int, threshold: float, num_perm: int, exact: bool = False):
+        self.bands = bands
+        self.threshold = threshold
+        self.exact = exact
+        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+        self._sigs = np.zeros((1024, num_perm), dtype=np.uint32)
+        self._sets: list[np.ndarray] = []
+        self.kept = 0
+
+    def decide(
+        self, keys: np.ndarray, sig: np.ndarray, shingles: np.ndarray | None = None
+    ) -> tuple[int | None, float]:
+        """(index of the kept record this one duplicates, similarity), or (None, 0.0) to keep it.
+
+        Indices are in the order records were kept.
+        """
+        tried: set[int] = set()
+        buckets = self.buckets
+        key_list = keys.tolist()
+        for band in range(self.bands):
+            members = buckets[band].get(key_list[band])
+            if not members:
+                continue
+            for j in members:
+                if j in tried:
+                    continue
+                tried.add(j)
+                if self.exact:
+                    sim = jaccard_sorted(shingles, self._sets[j])
+                else:
+                    sim = float(np.count_nonzero(self._sigs[j] == sig)) / len(sig)
+                if sim >= self.threshold:
+                    return j, sim
+        self._keep(key_list, sig, shingles)
+        return None, 0.0
+
+    def _keep(self, key_list: list[int], sig: np.ndarray, shingles: np.ndarray | None) -> None:
+        idx = self.kept
+        if idx >= len(self._sigs):
+            grown = np.zeros((2 * len(self._sigs), self._sigs.shape[1]), dtype=np.uint32)
+            grown[: len(self._sigs)] = self._sigs
+            self._sigs = grown
+        self._sigs[idx] = sig
+        if self.exact:
+            self._sets.append(shingles)
+        for band in range(self.bands):
+            bucket = self.buckets[band]
+            members = bucket.get(key_list[band])
+            if members is None:
+                bucket[key_list[band]] = [idx]
+            else:
+                members.append(idx)
+        self.kept += 1
+
+
+def candidate_mask(keys: np.ndarray) -> np.ndarray:
+    """Records that share at least one band key with another record (the only ones that can
+    be dropped, or be what another record duplicates)."""
+    mask = np.zeros(len(keys), dtype=bool)
+    for band in range(keys.shape[1]):
+        _, inverse, counts = np.unique(keys[:, band], return_inverse=True, return_counts=True)
+        mask |= counts[inverse] > 1
+    return mask

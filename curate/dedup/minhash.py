@@ -1,0 +1,228 @@
+"""Shingles and MinHash signatures, vectorised with numpy.
+
+Shingle hashing never loops in Python per token or per shingle: a document's UTF-8 bytes are
+classified in one pass, token hashes come from prefix sums of a polynomial hash (mod 2^64,
+whose odd base is invertible), and n-gram hashes are sums of shifted token hashes. The same
+value is available per shingle through `shingle_hash32`, so a `datasketch.MinHash` built with
+`hashfunc=shingle_hash32` over `shingles(text)` holds exactly the signature computed here
+(datasketch >= 2.0, scheme "affine32", seed 1): MurmurHash3's fmix32 pre-mix, then
+`a * h + b mod 2^32` per permutation, minimum over shingles.
+
+Tokenizers (after lowercasing for `words`/`chars`):
+- words: maximal runs of ASCII letters, digits, `_` and non-ASCII bytes; punctuation and
+  whitespace separate tokens and are dropped;
+- chars: the text's UTF-8 bytes with whitespace runs folded to one space, n-byte windows;
+- code: identifiers/numbers as above, and every other non-space byte as a token of its own;
+  case is kept.
+Documents shorter than n tokens give a single shingle of all their tokens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+U64 = np.uint64
+_P = U64(0x100000001B3)  # odd: invertible mod 2^64
+_P_INV = U64(pow(0x100000001B3, -1, 1 << 64))
+_Q = U64(0x9E3779B97F4A7C15)  # combines token hashes into n-gram hashes
+_MASK64 = (1 << 64) - 1
+
+# byte classes: 1 = word byte, 2 = punctuation (a token of its own in `code`), 0 = space
+_CLASS = np.zeros(256, dtype=np.uint8)
+for _b in range(256):
+    _c = chr(_b)
+    if _b >= 0x80 or _c.isalnum() or _c == "_":
+        _CLASS[_b] = 1
+    elif not _c.isspace() and _b >= 0x21:
+        _CLASS[_b] = 2
+
+_POW_CACHE: dict[str, np.ndarray] = {}
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    cached = _POW_CACHE.get("p")
+    if cached is None or len(cached) < n + 1:
+        size = max(n + 1, 2 * (len(cached) if cached is not None else 0), 1 << 16)
+        with np.errstate(over="ignore"):
+            p = np.cumprod(np.full(size, _P, dtype=U64))
+            p = np.concatenate(([U64(1)], p[:-1]))
+            pi = np.cumprod(np.full(size, _P_INV, dtype=U64))
+            pi = np.concatenate(([U64(1)], pi[:-1]))
+        _POW_CACHE["p"], _POW_CACHE["pi"] = p, pi
+    return _POW_CACHE["p"], _POW_CACHE["pi"]
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> U64(33))
+        h = h * U64(0xFF51AFD7ED558CCD)
+        h = h ^ (h >> U64(33))
+        h = h * U64(0xC4CEB9FE1A85EC53)
+        return h ^ (h >> U64(33))
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint32(16))
+        h = h * np.uint32(0x85EBCA6B)
+        h = h ^ (h >> np.uint32(13))
+        h = h * np.uint32(0xC2B2AE35)
+        return h ^ (h >> np.uint32(16))
+
+
+def _normalize(text: str, tokenizer: str) -> bytes:
+    if tokenizer == "code":
+        return text.encode("utf-8", "surrogatepass")
+    if tokenizer == "chars":
+        return " ".join(text.lower().split()).encode("utf-8", "surrogatepass")
+    return text.lower().encode("utf-8", "surrogatepass")
+
+
+def _token_spans(data: np.ndarray, tokenizer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of the tokens in a byte array."""
+    cls = _CLASS[data]
+    word = cls == 1
+    prev_word = np.concatenate(([False], word[:-1]))
+    next_word = np.concatenate((word[1:], [False]))
+    starts_w = np.flatnonzero(word & ~prev_word)
+    ends_w = np.flatnonzero(word & ~next_word) + 1
+    if tokenizer != "code":
+        return starts_w, ends_w
+    punct = np.flatnonzero(cls == 2)
+    starts = np.concatenate((starts_w, punct))
+    ends = np.concatenate((ends_w, punct + 1))
+    order = np.argsort(starts, kind="stable")
+    return starts[order], ends[order]
+
+
+def _span_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Polynomial hash mod 2^64 of each byte span, via prefix sums."""
+    p, pi = _powers(len(data))
+    with np.errstate(over="ignore"):
+        weighted = data.astype(U64) * p[: len(data)]
+        prefix = np.concatenate(([U64(0)], np.cumsum(weighted, dtype=U64)))
+        return (prefix[ends] - prefix[starts]) * pi[starts] + (ends - starts).astype(U64)
+
+
+def _combine(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """n-gram hashes: sum_j h[k+j] * Q^j (mod 2^64), then fmix64, top 32 bits."""
+    m = len(token_hashes)
+    if m == 0:
+        return np.zeros(0, dtype=np.uint32)
+    if m < n:
+        n = m
+    count = m - n + 1
+    acc = np.zeros(count, dtype=U64)
+    q = U64(1)
+    with np.errstate(over="ignore"):
+        for j in range(n):
+            acc += token_hashes[j : j + count] * q
+            q = U64((int(q) * int(_Q)) & _MASK64)
+        acc += U64(n)
+    return (_fmix64(acc) >> U64(32)).astype(np.uint32)
+
+
+def shingle_hashes(text: str, tokenizer: str = "words", n: int = 5) -> np.ndarray:
+    """32-bit hashes of a document's shingles (with repeats; MinHash ignores them)."""
+    data = np.frombuffer(_normalize(text, tokenizer), dtype=np.uint8)
+    if not len(data):
+        return np.zeros(0, dtype=np.uint32)
+    if tokenizer == "chars":
+        if len(data) < n:
+            n = len(data)
+        starts = np.arange(len(data) - n + 1)
+        spans = _span_hashes(data, starts, starts + n)
+        with np.errstate(over="ignore"):
+            return (_fmix64(spans + U64(n)) >> U64(32)).astype(np.uint32)
+    starts, ends = _token_spans(data, tokenizer)
+    return _combine(_span_hashes(data, starts, ends), n)
+
+
+def shingles(text: str, tokenizer: str = "words", n: int = 5) -> list[bytes]:
+    """The shingles themselves, as bytes, for use with `shingle_hash32` (e.g. in datasketch).
+
+    Word and code shingles are their tokens joined by one space (tokens hold no spaces).
+    """
+    data = _normalize(text, tokenizer)
+    if tokenizer == "chars":
+        if not data:
+            return []
+        n = min(n, len(data))
+        return [data[i : i + n] for i in range(len(data) - n + 1)]
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if not len(arr):
+        return []
+    starts, ends = _token_spans(arr, tokenizer)
+    tokens = [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+    if not tokens:
+        return []
+    n = min(n, len(tokens))
+    return [b" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def shingle_hash32(shingle: bytes, tokenizer: str = "words") -> int:
+    """The hash `shingle_hashes` gives this shingle; pass it to datasketch as `hashfunc`.
+
+    For `chars` use `functools.partial(shingle_hash32, tokenizer="chars")`.
+    """
+    data = np.frombuffer(shingle, dtype=np.uint8)
+    if tokenizer == "chars":
+        spans = _span_hashes(data, np.array([0]), np.array([len(data)]))
+        with np.errstate(over="ignore"):
+            return int((_fmix64(spans + U64(len(data))) >> U64(32))[0])
+    tokens = shingle.split(b" ")
+    offsets = np.cumsum([0] + [len(t) + 1 for t in tokens])
+    starts = offsets[:-1]
+    ends = starts + np.array([len(t) for t in tokens])
+    token_hashes = _span_hashes(data, starts, ends)
+    return int(_combine(token_hashes, len(tokens))[0])
+
+
+def permutations(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutation parameters (a odd, b), from the same random stream."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint64).astype(np.uint32)
+    return a, b
+
+
+class MinHasher:
+    """Signatures for many documents at once: one matrix product-like pass per batch."""
+
+    def __init__(
+        self, num_perm: int = 128, tokenizer: str = "words", ngram: int = 5, seed: int = 1
+    ):
+        self.num_perm = num_perm
+        self.tokenizer = tokenizer
+        self.ngram = ngram
+        self.a, self.b = permutations(num_perm, seed)
+        # rows of the (shingles x permutations) product computed at once
+        self.block = max(1024, (1 << 22) // num_perm)
+
+    def signatures(self, texts: list[str]) -> np.ndarray:
+        """A (len(texts), num_perm) uint32 array; an empty document gets all 0xFFFFFFFF."""
+        hashes = [shingle_hashes(t, self.tokenizer, self.ngram) for t in texts]
+        return self.signatures_from_hashes(hashes)
+
+    def signatures_from_hashes(self, hashes: list[np.ndarray]) -> np.ndarray:
+        sigs = np.full((len(hashes), self.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+        lengths = np.array([len(h) for h in hashes], dtype=np.int64)
+        if not lengths.sum():
+            return sigs
+        allh = _fmix32(np.concatenate(hashes))
+        doc_of = np.repeat(np.arange(len(hashes)), lengths)
+        a, b = self.a, self.b
+        with np.errstate(over="ignore"):
+            b_col = b[:, None]
+            for lo in range(0, len(allh), self.block):
+                hi = min(lo + self.block, len(allh))
+                # (permutations x shingles): reducing along the contiguous axis is ~15x faster
+                phv = np.multiply.outer(a, allh[lo:hi])
+                phv += b_col
+                docs = doc_of[lo:hi]
+                cuts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+                mins = np.minimum.reduceat(phv, cuts, axis=1).T
+                rows = docs[cuts]
+                np.minimum(sigs[rows], mins, out=mins)
+                sigs[rows] = mins
+        return sigs

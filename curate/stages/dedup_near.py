@@ -1,0 +1,193 @@
+"""`dedup_near`: MinHash + LSH near-duplicate removal with verified candidates.
+
+One decision rule for every mode (see `curate.dedup.lsh`): in input order, drop a record
+that is a verified near-duplicate of one already kept. The pipe decides as records stream by;
+`curate run` computes signatures in parallel (map) and replays the same rule over the only
+records that can be affected — those sharing a band bucket with another (reduce).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
+from curate.dedup.minhash import MinHasher, shingle_hashes
+from curate.errors import RecordError
+from curate.io.reader import Batch
+from curate.records import get_path, split_path
+from curate.stages.base import Context, GlobalStage, ReduceContext, StageConfig, StageStats
+
+SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, seed 1)"
+
+
+class DedupNearConfig(StageConfig):
+    tokenizer: Literal["words", "chars", "code"] = "words"
+    ngram: int = Field(5, ge=1, le=64)
+    num_perm: int = Field(128, ge=8, le=1024)
+    threshold: float = Field(0.8, gt=0, le=1)
+    bands: int | None = Field(None, ge=1)
+    rows: int | None = Field(None, ge=1)
+    verify: Literal["signature", "exact"] = "signature"
+    seed: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _bands_rows(self) -> DedupNearConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError(
+                "give both bands and rows, or neither (then they are chosen for the threshold)"
+            )
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(
+                f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
+            )
+        return self
+
+
+class DedupNearStage(GlobalStage):
+    name = "dedup_near"
+    Config = DedupNearConfig
+
+    def setup(self) -> None:
+        cfg: DedupNearConfig = self.config
+        self.hasher = MinHasher(cfg.num_perm, cfg.tokenizer, cfg.ngram, cfg.seed)
+        if cfg.bands is None:
+            self.bands, self.rows = optimal_params(cfg.threshold, cfg.num_perm)
+        else:
+            self.bands, self.rows = cfg.bands, cfg.rows
+        self.exact = cfg.verify == "exact"
+        self.decider = NearDecider(self.bands, cfg.threshold, cfg.num_perm, self.exact)
+        self._kept_ids: list[str] = []
+        self._id_parts = split_path(self.fields.id)
+        self.key_bytes_per_record = 8 * self.bands + 4 * cfg.num_perm + 40
+
+    def manifest_info(self) -> dict:
+        cfg: DedupNearConfig = self.config
+        return {
+            "hashing": SCHEME,
+            "tokenizer": cfg.tokenizer,
+            "ngram": cfg.ngram,
+            "num_perm": cfg.num_perm,
+            "bands": self.bands,
+            "rows": self.rows,
+            "threshold": cfg.threshold,
+            "verify": cfg.verify,
+        }
+
+    def _texts(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[list[str], list[int]]:
+        texts, rows = [], []
+        text_of = self.fields.text_of
+        for i, record in enumerate(batch.records):
+            try:
+                texts.append(text_of(record))
+            except RecordError as exc:
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, batch.linenos[i], exc.problem, batch.raws[i])
+                continue
+            rows.append(i)
+        return texts, rows
+
+    def _sketch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
+        cfg: DedupNearConfig = self.config
+        hashes = [shingle_hashes(t, cfg.tokenizer, cfg.ngram) for t in texts]
+        sigs = self.hasher.signatures_from_hashes(hashes)
+        keys = band_keys(sigs, self.bands, self.rows)
+        sets = [np.unique(h) for h in hashes] if self.exact else None
+        return sigs, keys, sets
+
+    def _id(self, record: dict) -> str:
+        value = get_path(record, self._id_parts)
+        return "" if value is None else str(value)
+
+    # ---- streaming form (pipes) -------------------------------------------------------------
+
+    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        started = time.perf_counter()
+        texts, rows = self._texts(batch, ctx, stats)
+        sigs, keys, sets = self._sketch(texts)
+        keep: list[int] = []
+        decide = self.decider.decide
+        for j, i in enumerate(rows):
+            dup, sim = decide(keys[j], sigs[j], sets[j] if sets is not None else None)
+            if dup is None:
+                keep.append(i)
+                if ctx.keep_rejects:
+                    self._kept_ids.append(self._id(batch.records[i]))
+                continue
+            stats.dropped["near_duplicate"] += 1
+            if ctx.keep_rejects:
+                ctx.reject(
+                    batch.records[i],
+                    self.name,
+                    "near_duplicate",
+                    {"duplicate_of": self._kept_ids[dup], "similarity": round(sim, 4)},
+                )
+        stats.records_in += len(batch.records)
+        stats.records_out += len(keep)
+        stats.seconds += time.perf_counter() - started
+        if len(keep) == len(batch.records):
+            return batch
+        return Batch(
+            batch.source,
+            [batch.records[i] for i in keep],
+            [batch.linenos[i] for i in keep],
+            [batch.raws[i] for i in keep],
+            batch.modified,
+        )
+
+    # ---- split form (curate run) ------------------------------------------------------------
+
+    def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
+        started = time.perf_counter()
+        texts, rows = self._texts(batch, ctx, stats)
+        if len(rows) != len(batch.records):
+            batch = Batch(
+                batch.source,
+                [batch.records[i] for i in rows],
+                [batch.linenos[i] for i in rows],
+                [batch.raws[i] for i in rows],
+                batch.modified,
+            )
+        sigs, keys, sets = self._sketch(texts)
+        stats.seconds += time.perf_counter() - started
+        return batch, {
+            "keys": keys,
+            "sigs": sigs,
+            "sets": sets,
+            "ids": [self._id(r) for r in batch.records],
+        }
+
+    def reduce(
+        self, unit_keys: list[Any], rctx: ReduceContext
+    ) -> list[dict[int, tuple[str, dict]]]:
+        counts = [len(k["keys"]) for k in unit_keys]
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        all_keys = (
+            np.concatenate([k["keys"] for k in unit_keys])
+            if unit_keys
+            else np.zeros((0, self.bands), np.uint64)
+        )
+        candidates = np.flatnonzero(candidate_mask(all_keys))
+        decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
+        decider = NearDecider(self.bands, self.config.threshold, self.config.num_perm, self.exact)
+        kept_positions: list[int] = []
+        units = np.searchsorted(offsets, candidates, side="right") - 1
+        for pos, unit in zip(candidates.tolist(), units.tolist()):
+            row = pos - int(offsets[unit])
+            keys = unit_keys[unit]
+            sets = keys["sets"][row] if keys["sets"] is not None else None
+            dup, sim = decider.decide(all_keys[pos], keys["sigs"][row], sets)
+            if dup is None:
+                kept_positions.append(pos)
+                continue
+            of = kept_positions[dup]
+            of_unit = int(np.searchsorted(offsets, of, side="right") - 1)
+            of_id = unit_keys[of_unit]["ids"][of - int(offsets[of_unit])]
+            decisions[unit][row] = (
+                "near_duplicate",
+                {"duplicate_of": of_id, "similarity": round(sim, 4)},
+            )
+        return decisions

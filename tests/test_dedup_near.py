@@ -1,0 +1,154 @@
+"""Near dedup: datasketch-compatible signatures, one decision rule for pipes and runs."""
+
+from __future__ import annotations
+
+import functools
+import random
+
+import numpy as np
+import orjson
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate.dedup.lsh import optimal_params
+from curate.dedup.minhash import MinHasher, shingle_hash32, shingle_hashes, shingles
+from tests.conftest import FIXTURES, run_curate, run_shell
+from tests.test_run import read_dataset, write_pipeline
+
+SAMPLES = [
+    "Hello, World! This is a test of the emergency broadcast system.",
+    "café naïve résumé — unicode “quotes” and 中文 text here",
+    "short",
+    "",
+    "def f(x):\n    return x + 1  # add one\n\nclass A(B): pass\n",
+    (FIXTURES / "docs.jsonl").read_text()[:3000],
+]
+
+
+@pytest.mark.parametrize("tokenizer", ["words", "chars", "code"])
+@pytest.mark.parametrize("ngram", [1, 3, 5])
+def test_signatures_equal_datasketch(tokenizer, ngram):
+    sigs = MinHasher(128, tokenizer, ngram).signatures(SAMPLES)
+    hashfunc = functools.partial(shingle_hash32, tokenizer=tokenizer)
+    for text, sig in zip(SAMPLES, sigs):
+        reference = MinHash(num_perm=128, hashfunc=hashfunc)
+        items = shingles(text, tokenizer, ngram)
+        assert len(items) == len(shingle_hashes(text, tokenizer, ngram))
+        if items:
+            reference.update_batch(items)
+        assert np.array_equal(reference.hashvalues, sig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["words", "chars", "code"]))
+def test_signatures_equal_datasketch_on_any_text(text, tokenizer):
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    sig = MinHasher(64, tokenizer, 3).signatures([text])[0]
+    reference = MinHash(
+        num_perm=64, hashfunc=functools.partial(shingle_hash32, tokenizer=tokenizer)
+    )
+    items = shingles(text, tokenizer, 3)
+    if items:
+        reference.update_batch(items)
+    assert np.array_equal(reference.hashvalues, sig)
+
+
+def test_lsh_parameters_like_datasketch():
+    from datasketch.lsh import _optimal_param
+
+    for threshold, num_perm in [(0.8, 128), (0.7, 256), (0.5, 64), (0.9, 128)]:
+        assert optimal_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def words(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [f"w{rng.randrange(100000)}" for _ in range(n)]
+
+
+def chain_records() -> list[dict]:
+    """A~B and B~C above the threshold, A and C below it."""
+    base = words(240, 1)
+    a, b, c = base[0:200], base[20:220], base[40:240]  # J(A,B) = J(B,C) = 0.81, J(A,C) = 0.66
+    return [
+        {"id": "A", "text": " ".join(a)},
+        {"id": "B", "text": " ".join(b)},
+        {"id": "C", "text": " ".join(c)},
+        {"id": "D", "text": " ".join(words(200, 9))},
+    ]
+
+
+def true_jaccard(x: str, y: str) -> float:
+    a, b = set(shingles(x)), set(shingles(y))
+    return len(a & b) / len(a | b)
+
+
+def test_chain_follows_the_decision_rule():
+    recs = chain_records()
+    ja_b = true_jaccard(recs[0]["text"], recs[1]["text"])
+    jb_c = true_jaccard(recs[1]["text"], recs[2]["text"])
+    ja_c = true_jaccard(recs[0]["text"], recs[2]["text"])
+    threshold = 0.75
+    assert ja_b > threshold and jb_c > threshold and ja_c < threshold, (ja_b, jb_c, ja_c)
+    data = b"".join(orjson.dumps(r) + b"\n" for r in recs)
+    result = run_curate(
+        "dedup",
+        "near",
+        "--threshold",
+        str(threshold),
+        "--verify",
+        "exact",
+        "--bands",
+        "32",
+        "--rows",
+        "4",
+        input=data,
+    )
+    # B is dropped (similar to kept A); C is compared only with kept records (A), so it stays
+    assert [orjson.loads(x)["id"] for x in result.stdout.splitlines()] == ["A", "C", "D"]
+
+
+def test_pipe_and_run_agree_with_1_and_2_workers(tmp_path):
+    piped = run_shell("curate cat fixtures/*.jsonl* | curate dedup near")
+    assert piped.returncode == 0, piped.stderr
+    assert len(piped.stdout.splitlines()) == 331
+    for workers in (1, 2):
+        write_pipeline(
+            tmp_path,
+            inputs=[str(FIXTURES / "*.jsonl*")],
+            stages="  - dedup_near: {}\n",
+            chunk="16KB",
+            out=f"out{workers}",
+        )
+        result = run_curate("run", "pipeline.yaml", "-q", "--workers", str(workers), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert b"\n".join(read_dataset(tmp_path / f"out{workers}")) + b"\n" == piped.stdout
+    rejects = [orjson.loads(r) for r in read_dataset(tmp_path / "out2", "rejects")]
+    assert len(rejects) == 27
+    mirrored = [r for r in rejects if r["id"].startswith("mirror/")]
+    assert all(
+        r["meta"]["rejected"]["duplicate_of"] == "python/cpython/" + r["meta"]["path"]
+        for r in mirrored
+    )
+    assert all(r["meta"]["rejected"]["similarity"] >= 0.8 for r in rejects)
+    manifest = orjson.loads((tmp_path / "out2" / "manifest.json").read_bytes())
+    assert manifest["stage_info"]["0:dedup_near"]["bands"] == 9
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--threshold", "0"], "dedup_near: --threshold: must be > 0"),
+        (
+            ["--bands", "20", "--rows", "10"],
+            "dedup_near: bands x rows = 200 exceeds num_perm = 128",
+        ),
+        (["--bands", "20"], "dedup_near: give both bands and rows, or neither"),
+        (["--tokenizer", "bytes"], "dedup_near: --tokenizer: expected one of words, chars, code"),
+    ],
+)
+def test_parameters_are_validated(args, message):
+    result = run_curate("dedup", "near", *args, input=b"")
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(f"curate: error: {message}")
