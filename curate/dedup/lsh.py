@@ -33,8 +33,8 @@ def optimal_params(
     best, best_err = (1, 1), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            fp = _integrate(lambda s: 1 - (1 - s**r) ** b, 0.0, threshold)
-            fn = _integrate(lambda s: 1 - (1 - (1 - s**r) ** b), threshold, 1.0)
+            fp = _integrate(lambda s, b=b, r=r: 1 - (1 - s**r) ** b, 0.0, threshold)
+            fn = _integrate(lambda s, b=b, r=r: 1 - (1 - (1 - s**r) ** b), threshold, 1.0)
             err = fp * fp_weight + fn * fn_weight
             if err < best_err:
                 best, best_err = (b, r), err
