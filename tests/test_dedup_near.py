@@ -133,7 +133,7 @@ def test_pipe_and_run_agree_with_1_and_2_workers(tmp_path):
     )
     assert all(r["meta"]["rejected"]["similarity"] >= 0.8 for r in rejects)
     manifest = orjson.loads((tmp_path / "out2" / "manifest.json").read_bytes())
-    assert manifest["stage_info"]["0:dedup_near"]["bands"] == 9
+    assert manifest["stage_info"]["0:dedup_near"]["bands"] == 16
 
 
 @pytest.mark.parametrize(

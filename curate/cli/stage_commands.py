@@ -160,7 +160,7 @@ def dedup_near_command(
     rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
     verify: Annotated[
         str, typer.Option(help="signature (estimated Jaccard) or exact (true Jaccard of shingles).")
-    ] = "signature",
+    ] = "exact",
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",

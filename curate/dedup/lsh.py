@@ -58,8 +58,8 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def jaccard_sorted(a: np.ndarray, b: np.ndarray) -> float:
-    """Jaccard similarity of two sorted, de-duplicated hash arrays."""
+def jaccard_unique(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted, de-duplicated shingle-hash arrays."""
     if not len(a) and not len(b):
         return 1.0
     inter = len(np.intersect1d(a, b, assume_unique=True))
@@ -75,7 +75,7 @@ class NearDecider:
         self.exact = exact
         self.buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
         self._sigs = np.zeros((1024, num_perm), dtype=np.uint32)
-        self._sets: list[np.ndarray] = []
+        self._sets: list[np.ndarray] = []  # sorted unique shingle hashes of kept records
         self.kept = 0
 
     def decide(
@@ -97,7 +97,7 @@ class NearDecider:
                     continue
                 tried.add(j)
                 if self.exact:
-                    sim = jaccard_sorted(shingles, self._sets[j])
+                    sim = jaccard_unique(shingles, self._sets[j])
                 else:
                     sim = float(np.count_nonzero(self._sigs[j] == sig)) / len(sig)
                 if sim >= self.threshold:

@@ -22,21 +22,23 @@ from __future__ import annotations
 import numpy as np
 
 U64 = np.uint64
-_P = U64(0x100000001B3)  # odd: invertible mod 2^64
-_P_INV = U64(pow(0x100000001B3, -1, 1 << 64))
-_Q = U64(0x9E3779B97F4A7C15)  # combines token hashes into n-gram hashes
+_Q = U64(0x9E3779B97F4A7C15)
+_P32 = np.uint32(0x01000193)  # FNV prime: odd, so invertible mod 2^32
+_P32_INV = np.uint32(pow(0x01000193, -1, 1 << 32))  # combines token hashes into n-gram hashes
 _MASK64 = (1 << 64) - 1
 
 # byte classes: 1 = word byte, 2 = punctuation (a token of its own in `code`), 0 = space
 _CLASS = np.zeros(256, dtype=np.uint8)
 for _b in range(256):
     _c = chr(_b)
-    if _b >= 0x80 or _c.isalnum() or _c == "_":
+    if _b >= 0x80 or (_c.isascii() and (_c.isalnum() or _c == "_")):
         _CLASS[_b] = 1
     elif not _c.isspace() and _b >= 0x21:
         _CLASS[_b] = 2
+_WORD = _CLASS == 1
 
 _POW_CACHE: dict[str, np.ndarray] = {}
+GROUP_BYTES = 256 * 1024
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,10 +46,10 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     if cached is None or len(cached) < n + 1:
         size = max(n + 1, 2 * (len(cached) if cached is not None else 0), 1 << 16)
         with np.errstate(over="ignore"):
-            p = np.cumprod(np.full(size, _P, dtype=U64))
-            p = np.concatenate(([U64(1)], p[:-1]))
-            pi = np.cumprod(np.full(size, _P_INV, dtype=U64))
-            pi = np.concatenate(([U64(1)], pi[:-1]))
+            p = np.cumprod(np.full(size, _P32, dtype=np.uint32), dtype=np.uint32)
+            p = np.concatenate(([np.uint32(1)], p[:-1]))
+            pi = np.cumprod(np.full(size, _P32_INV, dtype=np.uint32), dtype=np.uint32)
+            pi = np.concatenate(([np.uint32(1)], pi[:-1]))
         _POW_CACHE["p"], _POW_CACHE["pi"] = p, pi
     return _POW_CACHE["p"], _POW_CACHE["pi"]
 
@@ -80,15 +82,16 @@ def _normalize(text: str, tokenizer: str) -> bytes:
 
 def _token_spans(data: np.ndarray, tokenizer: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of the tokens in a byte array."""
-    cls = _CLASS[data]
-    word = cls == 1
-    prev_word = np.concatenate(([False], word[:-1]))
-    next_word = np.concatenate((word[1:], [False]))
-    starts_w = np.flatnonzero(word & ~prev_word)
-    ends_w = np.flatnonzero(word & ~next_word) + 1
+    word = _WORD[data]
+    starts_w = np.flatnonzero(word[1:] > word[:-1]) + 1
+    ends_w = np.flatnonzero(word[:-1] > word[1:]) + 1
+    if len(word) and word[0]:
+        starts_w = np.concatenate(([0], starts_w))
+    if len(word) and word[-1]:
+        ends_w = np.concatenate((ends_w, [len(word)]))
     if tokenizer != "code":
         return starts_w, ends_w
-    punct = np.flatnonzero(cls == 2)
+    punct = np.flatnonzero(_CLASS[data] == 2)
     starts = np.concatenate((starts_w, punct))
     ends = np.concatenate((ends_w, punct + 1))
     order = np.argsort(starts, kind="stable")
@@ -96,12 +99,21 @@ def _token_spans(data: np.ndarray, tokenizer: str) -> tuple[np.ndarray, np.ndarr
 
 
 def _span_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Polynomial hash mod 2^64 of each byte span, via prefix sums."""
+    """Polynomial hash mod 2^32 of each byte span, via prefix sums (as uint64 for combining).
+
+    32-bit arithmetic halves the memory traffic of the per-byte passes; two distinct tokens
+    share a hash with probability 2^-32, far below anything that moves a Jaccard estimate.
+    """
     p, pi = _powers(len(data))
     with np.errstate(over="ignore"):
-        weighted = data.astype(U64) * p[: len(data)]
-        prefix = np.concatenate(([U64(0)], np.cumsum(weighted, dtype=U64)))
-        return (prefix[ends] - prefix[starts]) * pi[starts] + (ends - starts).astype(U64)
+        weighted = data.astype(np.uint32)
+        weighted *= p[: len(data)]
+        prefix = np.empty(len(data) + 1, dtype=np.uint32)
+        prefix[0] = 0
+        np.cumsum(weighted, dtype=np.uint32, out=prefix[1:])
+        spans = (prefix[ends] - prefix[starts]) * pi[starts]
+        spans += (ends - starts).astype(np.uint32)
+        return spans.astype(U64)
 
 
 def _combine(token_hashes: np.ndarray, n: int) -> np.ndarray:
@@ -196,21 +208,45 @@ class MinHasher:
         self.tokenizer = tokenizer
         self.ngram = ngram
         self.a, self.b = permutations(num_perm, seed)
-        # rows of the (shingles x permutations) product computed at once
-        self.block = max(1024, (1 << 22) // num_perm)
+        # shingles per block of the (permutations x shingles) product: ~8 MB, cache-friendly
+        self.block = max(1024, (1 << 21) // num_perm)
 
     def signatures(self, texts: list[str]) -> np.ndarray:
         """A (len(texts), num_perm) uint32 array; an empty document gets all 0xFFFFFFFF."""
-        hashes = [shingle_hashes(t, self.tokenizer, self.ngram) for t in texts]
-        return self.signatures_from_hashes(hashes)
+        allh, doc_of = self.batch_hashes(texts)
+        return self._signatures(allh, doc_of, len(texts))
+
+    def batch_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle hashes of many documents at once, and the document of each.
+
+        Work goes in groups of ~256 KB of text: the uint64 temporaries (8x the text) then
+        stay in cache, which is ~2x faster than one large batch.
+        """
+        if self.tokenizer == "chars":
+            hashes = [shingle_hashes(t, self.tokenizer, self.ngram) for t in texts]
+            return _flatten(hashes)
+        parts_h, parts_d = [], []
+        start, size = 0, 0
+        for i, text in enumerate(texts):
+            size += len(text)
+            if size >= GROUP_BYTES or i == len(texts) - 1:
+                h, d = batch_shingle_hashes(texts[start : i + 1], self.tokenizer, self.ngram)
+                parts_h.append(h)
+                parts_d.append(d + start)
+                start, size = i + 1, 0
+        if not parts_h:
+            return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+        return np.concatenate(parts_h), np.concatenate(parts_d)
 
     def signatures_from_hashes(self, hashes: list[np.ndarray]) -> np.ndarray:
-        sigs = np.full((len(hashes), self.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-        lengths = np.array([len(h) for h in hashes], dtype=np.int64)
-        if not lengths.sum():
+        allh, doc_of = _flatten(hashes)
+        return self._signatures(allh, doc_of, len(hashes))
+
+    def _signatures(self, allh: np.ndarray, doc_of: np.ndarray, ndocs: int) -> np.ndarray:
+        sigs = np.full((ndocs, self.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+        if not len(allh):
             return sigs
-        allh = _fmix32(np.concatenate(hashes))
-        doc_of = np.repeat(np.arange(len(hashes)), lengths)
+        allh = _fmix32(allh)
         a, b = self.a, self.b
         with np.errstate(over="ignore"):
             b_col = b[:, None]
@@ -226,3 +262,59 @@ class MinHasher:
                 np.minimum(sigs[rows], mins, out=mins)
                 sigs[rows] = mins
         return sigs
+
+
+def _flatten(hashes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(h) for h in hashes], dtype=np.int64)
+    if not len(hashes) or not lengths.sum():
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    return np.concatenate(hashes), np.repeat(np.arange(len(hashes)), lengths)
+
+
+def batch_shingle_hashes(
+    texts: list[str], tokenizer: str = "words", n: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_hashes` of every text, computed over the whole batch in one set of numpy calls.
+
+    Documents are joined with a newline (never part of a token); n-grams that would span two
+    documents are discarded. Returns (hashes, document index of each hash), by document.
+    """
+    if not texts:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    encoded = [_normalize(t, tokenizer) for t in texts]
+    data = np.frombuffer(b"\n".join(encoded), dtype=np.uint8)
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    if not len(data):
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    starts, ends = _token_spans(data, tokenizer)
+    token_hashes = _span_hashes(data, starts, ends)
+    token_doc = np.searchsorted(doc_starts, starts, side="right") - 1
+    counts = np.bincount(token_doc, minlength=len(texts))
+    parts_h, parts_d = [], []
+    total = len(token_hashes)
+    if total >= n:
+        count = total - n + 1
+        acc = np.zeros(count, dtype=U64)
+        q = U64(1)
+        with np.errstate(over="ignore"):
+            for j in range(n):
+                acc += token_hashes[j : j + count] * q
+                q = U64((int(q) * int(_Q)) & _MASK64)
+            acc += U64(n)
+        valid = token_doc[:count] == token_doc[n - 1 :]
+        parts_h.append((_fmix64(acc[valid]) >> U64(32)).astype(np.uint32))
+        parts_d.append(token_doc[:count][valid])
+    short = np.flatnonzero((counts > 0) & (counts < n))
+    if len(short):
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        for doc in short.tolist():
+            lo = first[doc]
+            parts_h.append(_combine(token_hashes[lo : lo + counts[doc]], int(counts[doc])))
+            parts_d.append(np.array([doc], dtype=np.int64))
+    if not parts_h:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    allh = np.concatenate(parts_h)
+    doc_of = np.concatenate(parts_d)
+    order = np.argsort(doc_of, kind="stable")
+    return allh[order], doc_of[order]

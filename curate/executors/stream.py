@@ -11,36 +11,18 @@ from collections.abc import Iterable, Iterator
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch, read_batches
 from curate.io.sources import Source
-from curate.stages.base import Context, GlobalStage, Stage, StageStats
+from curate.stages.base import Context, Stage, StageStats
 
 
 def process_batches(
     stages: list[Stage], batches: Iterable[Batch], ctx: Context, stats: list[StageStats]
 ) -> Iterator[Batch]:
-    """Yield each batch after every stage has seen it; dropped records go to `ctx`.
-
-    At the end, global stages release what they held back (`flush`), which then passes
-    through the stages after them.
-    """
-    pairs = list(zip(stages, stats))
-
-    def through(batch: Batch, start: int) -> Batch:
-        for stage, stage_stats in pairs[start:]:
-            if not batch.records:
-                break
-            batch = stage.process(batch, ctx, stage_stats)
-        return batch
-
-    for batch in batches:
-        batch = through(batch, 0)
-        if batch.records:
-            yield batch
-    for i, (stage, stage_stats) in enumerate(pairs):
-        if isinstance(stage, GlobalStage):
-            for held in stage.flush(ctx, stage_stats):
-                batch = through(held, i + 1)
-                if batch.records:
-                    yield batch
+    """Chain the stages' streams: each batch flows through every stage in turn; global
+    stages release what they held back at the end of their input."""
+    stream: Iterator[Batch] = iter(batches)
+    for stage, stage_stats in zip(stages, stats):
+        stream = stage.stream(stream, ctx, stage_stats)
+    return stream
 
 
 def run_pipe(

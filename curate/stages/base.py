@@ -112,6 +112,15 @@ class Stage:
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         raise NotImplementedError
 
+    def stream(self, batches: Iterator[Batch], ctx: Context, stats: StageStats) -> Iterator[Batch]:
+        """The stage over a stream of batches (pipes). Stages may override it to look ahead,
+        e.g. to compute on a process pool while earlier batches are being decided."""
+        for batch in batches:
+            if batch.records:
+                batch = self.process(batch, ctx, stats)
+            if batch.records:
+                yield batch
+
     def describe(self, base_dir: Path | None = None) -> dict:
         """The stage as it appears in a manifest: name plus its fully defaulted config.
 
@@ -198,6 +207,12 @@ class GlobalStage(Stage):
     def flush(self, ctx: Context, stats: StageStats) -> Iterator[Batch]:
         """Batches held back until the end of the stream (e.g. after spilling to disk)."""
         return iter(())
+
+    def stream(self, batches: Iterator[Batch], ctx: Context, stats: StageStats) -> Iterator[Batch]:
+        yield from super().stream(batches, ctx, stats)
+        for batch in self.flush(ctx, stats):
+            if batch.records:
+                yield batch
 
     def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
         """Small keys for the records of a batch; records whose key fails are errors, dropped."""

@@ -8,18 +8,33 @@ records that can be affected — those sharing a band bucket with another (reduc
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import time
+from collections import deque
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
-from curate.dedup.minhash import MinHasher, shingle_hashes
+from curate.dedup.minhash import MinHasher
 from curate.errors import RecordError
 from curate.io.reader import Batch
 from curate.records import get_path, split_path
 from curate.stages.base import Context, GlobalStage, ReduceContext, StageConfig, StageStats
+
+_POOL_STAGE: DedupNearStage | None = None
+
+
+def _sketch_job(texts: list[str]):
+    return _POOL_STAGE._sketch(texts)
+
+
+def _quiet_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, seed 1)"
 
@@ -31,11 +46,17 @@ class DedupNearConfig(StageConfig):
     threshold: float = Field(0.8, gt=0, le=1)
     bands: int | None = Field(None, ge=1)
     rows: int | None = Field(None, ge=1)
-    verify: Literal["signature", "exact"] = "signature"
+    verify: Literal["signature", "exact"] = "exact"
+    # LSH weights of false positives vs false negatives when choosing bands x rows. Every
+    # candidate is verified, so a false positive costs one check while a false negative is a
+    # missed duplicate: weigh misses far more than datasketch's default (0.5, 0.5).
+    weights: tuple[float, float] = (0.05, 0.95)
     seed: int = Field(1, ge=0)
 
     @model_validator(mode="after")
     def _bands_rows(self) -> DedupNearConfig:
+        if min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise ValueError("weights are two non-negative numbers, not both zero")
         if (self.bands is None) != (self.rows is None):
             raise ValueError(
                 "give both bands and rows, or neither (then they are chosen for the threshold)"
@@ -55,7 +76,7 @@ class DedupNearStage(GlobalStage):
         cfg: DedupNearConfig = self.config
         self.hasher = MinHasher(cfg.num_perm, cfg.tokenizer, cfg.ngram, cfg.seed)
         if cfg.bands is None:
-            self.bands, self.rows = optimal_params(cfg.threshold, cfg.num_perm)
+            self.bands, self.rows = optimal_params(cfg.threshold, cfg.num_perm, *cfg.weights)
         else:
             self.bands, self.rows = cfg.bands, cfg.rows
         self.exact = cfg.verify == "exact"
@@ -91,11 +112,13 @@ class DedupNearStage(GlobalStage):
         return texts, rows
 
     def _sketch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
-        cfg: DedupNearConfig = self.config
-        hashes = [shingle_hashes(t, cfg.tokenizer, cfg.ngram) for t in texts]
-        sigs = self.hasher.signatures_from_hashes(hashes)
+        allh, doc_of = self.hasher.batch_hashes(texts)
+        sigs = self.hasher._signatures(allh, doc_of, len(texts))
         keys = band_keys(sigs, self.bands, self.rows)
-        sets = [np.unique(h) for h in hashes] if self.exact else None
+        sets = None
+        if self.exact:  # computed here, in the parallel part, not in the serial decisions
+            cuts = np.searchsorted(doc_of, np.arange(len(texts) + 1)).tolist()
+            sets = [np.unique(allh[cuts[i] : cuts[i + 1]]) for i in range(len(texts))]
         return sigs, keys, sets
 
     def _id(self, record: dict) -> str:
@@ -108,6 +131,68 @@ class DedupNearStage(GlobalStage):
         started = time.perf_counter()
         texts, rows = self._texts(batch, ctx, stats)
         sigs, keys, sets = self._sketch(texts)
+        keep: list[int] = []
+        decide = self.decider.decide
+        for j, i in enumerate(rows):
+            dup, sim = decide(keys[j], sigs[j], sets[j] if sets is not None else None)
+            if dup is None:
+                keep.append(i)
+                if ctx.keep_rejects:
+                    self._kept_ids.append(self._id(batch.records[i]))
+                continue
+            stats.dropped["near_duplicate"] += 1
+            if ctx.keep_rejects:
+                ctx.reject(
+                    batch.records[i],
+                    self.name,
+                    "near_duplicate",
+                    {"duplicate_of": self._kept_ids[dup], "similarity": round(sim, 4)},
+                )
+        stats.records_in += len(batch.records)
+        stats.records_out += len(keep)
+        stats.seconds += time.perf_counter() - started
+        if len(keep) == len(batch.records):
+            return batch
+        return Batch(
+            batch.source,
+            [batch.records[i] for i in keep],
+            [batch.linenos[i] for i in keep],
+            [batch.raws[i] for i in keep],
+            batch.modified,
+        )
+
+    def stream(self, batches, ctx: Context, stats: StageStats):
+        """Sketch batches on a pool of forked processes while this one decides, in order."""
+        workers = min(os.cpu_count() or 1, 8)
+        if workers < 2:
+            yield from super().stream(batches, ctx, stats)
+            return
+        global _POOL_STAGE
+        _POOL_STAGE = self
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
+        pending: deque = deque()
+        try:
+            for batch in batches:
+                started = time.perf_counter()
+                texts, rows = self._texts(batch, ctx, stats)
+                pending.append((batch, rows, pool.apply_async(_sketch_job, (texts,))))
+                stats.seconds += time.perf_counter() - started
+                while len(pending) > 2 * workers:
+                    out = self._decide(*pending.popleft(), ctx, stats)
+                    if out.records:
+                        yield out
+            while pending:
+                out = self._decide(*pending.popleft(), ctx, stats)
+                if out.records:
+                    yield out
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
+
+    def _decide(self, batch: Batch, rows: list[int], job, ctx: Context, stats: StageStats) -> Batch:
+        sigs, keys, sets = job.get()
+        started = time.perf_counter()
         keep: list[int] = []
         decide = self.decider.decide
         for j, i in enumerate(rows):
