@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from curate.stages import stage_names
 from tests.conftest import run_curate
 
 GOOD = """\
@@ -40,7 +41,7 @@ def test_valid_pipeline(tmp_path):
         ),
         (
             GOOD.replace("filter: {min_chars: 20}", "nope: {}"),
-            "pipeline.yaml:5: stages[0].nope: unknown stage 'nope' (known: dedup_exact, dedup_near, filter)",
+            f"pipeline.yaml:5: stages[0].nope: unknown stage 'nope' (known: {', '.join(stage_names())})",
         ),
         (
             GOOD.replace("min_chars: 20", "min_chars: -1"),

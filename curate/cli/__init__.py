@@ -46,6 +46,7 @@ def _root(
 from curate.cli import (  # noqa: E402,F401  (register commands)
     io_commands,
     manifest_commands,
+    optout_commands,
     run_commands,
     stage_commands,
 )
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     except (OutputClosed, BrokenPipeError):
         _silence_stdout()
         code = 0
+    # Finalise abandoned generators (a reader's decompression thread among them) now, while
+    # the interpreter is whole: left to shutdown, a live helper thread can abort the process.
+    gc.collect()
     try:
         sys.stdout.flush()
     except BrokenPipeError:

@@ -51,6 +51,7 @@ from curate.progress import RunProgress
 from curate.stages.base import ReduceContext, StageStats
 
 STATE_FILE = "state.json"
+OPTOUT_LOG = "optout-log.jsonl"
 
 
 @dataclass
@@ -283,6 +284,7 @@ def execute(
         level=cfg.output.level,
     )
     quarantine_parts: list[bytes] = []
+    optout_parts: list[bytes] = []
     try:
         for spec in specs:
             data = read_unit_output(work, final, spec.index, "jsonl.zst")
@@ -300,6 +302,9 @@ def execute(
                 q = read_unit_output(work, k, spec.index, "quarantine")
                 if q:
                     quarantine_parts.append(q)
+                log = read_unit_output(work, k, spec.index, "optout")
+                if log:
+                    optout_parts.append(log)
         result.shards = writer.close()
         result.rejects = rejects.close()
     except BaseException:
@@ -316,6 +321,9 @@ def execute(
         )
         atomic_write(qpath, b"".join(quarantine_parts))
         result.quarantine = os.path.relpath(qpath, out) if qpath.is_relative_to(out) else str(qpath)
+    if any(stage.name == "optout" for stage in pipeline.stages):
+        atomic_write(out / OPTOUT_LOG, b"".join(optout_parts))
+        result.files.append(OPTOUT_LOG)
     fsync_dir(out)
     result.seconds = time.monotonic() - started
     return result

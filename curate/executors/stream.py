@@ -6,6 +6,7 @@ map/reduce form used by `curate run` (keep-first in input order).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 
 from curate.io.policy import ErrorPolicy
@@ -26,12 +27,17 @@ def process_batches(
 
 
 def run_pipe(
-    stages: list[Stage], sources: list[Source], policy: ErrorPolicy, sink
+    stages: list[Stage],
+    sources: list[Source],
+    policy: ErrorPolicy,
+    sink,
+    ctx: Context | None = None,
 ) -> list[StageStats]:
     """Run stages over sources into `sink` (anything with `write_batch(batch)` and `close()`)."""
     stats = [StageStats() for _ in stages]
-    ctx = Context(policy)
-    for batch in process_batches(stages, read_batches(sources, policy), ctx, stats):
-        sink.write_batch(batch)
+    ctx = ctx or Context(policy)
+    with contextlib.closing(read_batches(sources, policy)) as batches:
+        for batch in process_batches(stages, batches, ctx, stats):
+            sink.write_batch(batch)
     sink.close()
     return stats

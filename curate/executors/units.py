@@ -281,6 +281,10 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(data))
     if quarantine is not None and quarantine.tell():
         atomic_write(work.unit_path(seg_index, spec.index, "quarantine"), quarantine.getvalue())
+    if ctx.optout_log:
+        dumps = orjson.dumps
+        data = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in ctx.optout_log)
+        atomic_write(work.unit_path(seg_index, spec.index, "optout"), data)
     summary = {
         "unit": spec.index,
         "source": spec.source,
@@ -389,7 +393,7 @@ def read_unit_output(work: WorkDir, seg_index: int, unit: int, suffix: str) -> b
     if not path.exists():
         return b""
     data = path.read_bytes()
-    return data if suffix == "quarantine" else _unpack(data)
+    return data if suffix in ("quarantine", "optout") else _unpack(data)
 
 
 __all__ = [

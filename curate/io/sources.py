@@ -48,10 +48,22 @@ class Source:
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    """Every `*.jsonl*` file below a folder, sorted, skipping `rejects/` and hidden entries."""
+    """A dataset folder's shards (as its manifest lists them), or else every `*.jsonl*`
+    file below the folder, sorted, skipping `rejects/`, `quarantine/` and hidden entries."""
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        import orjson
+
+        try:
+            listed = orjson.loads(manifest.read_bytes()).get("shards", [])
+            return [folder / s["path"] for s in listed]
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+            pass
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "rejects")
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and d not in ("rejects", "quarantine")
+        )
         for name in files:
             if not name.startswith(".") and ".jsonl" in name:
                 found.append(Path(root) / name)

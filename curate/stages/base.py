@@ -77,6 +77,8 @@ class Context:
     policy: ErrorPolicy
     keep_rejects: bool = False
     rejects: list[dict] = field(default_factory=list)
+    # opted-out records leave only {id, kind, ref} here: never their content
+    optout_log: list[dict] = field(default_factory=list)
 
     def reject(self, record: dict, stage: str, reason: str, details: dict | None) -> None:
         if not self.keep_rejects:

@@ -1,0 +1,1 @@
+"""Opt-out registry: owners ask to be removed; every build applies it and keeps proof."""

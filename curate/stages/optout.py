@@ -1,0 +1,99 @@
+"""`optout`: drop every record an opt-out registry entry matches, and log only the proof.
+
+An opted-out record's content is never written anywhere: not to rejects, not to logs. What
+is kept is `{id, kind, ref}` in the optout log, which shows the request was honoured.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+
+from curate.errors import ConfigError
+from curate.io.reader import Batch
+from curate.manifest import sha256_file
+from curate.optout.matcher import DEFAULT_FIELDS, Matcher
+from curate.optout.registry import load_registry
+from curate.records import get_path
+from curate.stages.base import Context, RecordStage, StageConfig, StageStats, relative_path
+
+
+class OptoutConfig(StageConfig):
+    path_fields: ClassVar[tuple[str, ...]] = ("registry",)
+
+    registry: str
+    fields: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_FIELDS), description="record field each kind reads"
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(DEFAULT_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown field role {unknown[0]!r} (roles: {', '.join(DEFAULT_FIELDS)})"
+            )
+        return {**DEFAULT_FIELDS, **value}
+
+
+class OptoutStage(RecordStage):
+    name = "optout"
+    Config = OptoutConfig
+
+    def setup(self) -> None:
+        cfg: OptoutConfig = self.config
+        self.path = Path(cfg.registry)
+        self.entries = load_registry(self.path)
+        self.matcher = Matcher(self.entries, dict(cfg.fields), self.fields.text)
+        self._sha = None
+
+    def resources(self, base_dir: Path | None = None) -> list[dict]:
+        if self._sha is None:
+            self._sha, _ = sha256_file(self.path)
+        path = relative_path(str(self.path), base_dir) if base_dir else str(self.path)
+        return [
+            {
+                "kind": "optout_registry",
+                "stage": self.name,
+                "path": path,
+                "sha256": self._sha,
+                "entries": len(self.entries),
+            }
+        ]
+
+    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        started = time.perf_counter()
+        match = self.matcher.match
+        keep: list[int] = []
+        id_parts = self.fields.id_parts
+        for i, record in enumerate(batch.records):
+            hit = match(record)
+            if hit is None:
+                keep.append(i)
+                continue
+            stats.dropped["opted_out"] += 1
+            rid = get_path(record, id_parts)
+            ctx.optout_log.append(
+                {"id": None if rid is None else str(rid), "kind": hit.kind, "ref": hit.ref}
+            )
+        stats.records_in += len(batch.records)
+        stats.records_out += len(keep)
+        stats.seconds += time.perf_counter() - started
+        if len(keep) == len(batch.records):
+            return batch
+        return Batch(
+            batch.source,
+            [batch.records[i] for i in keep],
+            [batch.linenos[i] for i in keep],
+            [batch.raws[i] for i in keep],
+            batch.modified,
+        )
+
+
+def check_registry_config(path: str) -> None:
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: no such registry file")
