@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from curate.errors import InputError
 from curate.fields import Fields
 from curate.io.policy import ErrorPolicy
@@ -193,6 +195,31 @@ def diff_versions(a: Path, b: Path, want_ids: bool = False) -> dict:
         "composition": composition_delta(man_a, man_b),
         "config": config_changes(man_a, man_b),
     }
+    out["opted_out"] = _optout_attribution(
+        b, records.ids["removed"] if want_ids else None, a, records
+    )
     if want_ids:
         out["ids"] = records.ids
     return out
+
+
+def _optout_attribution(
+    b: Path, removed_ids: list[str] | None, a: Path, records: DiffResult
+) -> dict:
+    """Removed records that the newer version's opt-out log accounts for, by request."""
+    folder_b, man_b = load_manifest(b)
+    log = folder_b / "optout-log.jsonl"
+    if not log.exists():
+        return {"records": 0, "by_ref": {}}
+    if removed_ids is None:
+        removed_ids = diff_records(a, b, want_ids=True).ids["removed"]
+    removed = set(removed_ids)
+    by_ref: dict[str, int] = {}
+    total = 0
+    for line in log.read_bytes().splitlines():
+        entry = orjson.loads(line)
+        if entry.get("id") in removed:
+            total += 1
+            ref = entry.get("ref") or f"({entry.get('kind')})"
+            by_ref[ref] = by_ref.get(ref, 0) + 1
+    return {"records": total, "by_ref": dict(sorted(by_ref.items()))}

@@ -93,6 +93,10 @@ def _print_diff(report: dict) -> None:
         print(f"pipeline config changed: {keys}")
     for res in cfg["resources"]:
         print(f"{res['kind']} {res['path']}: {res['change']}")
+    opted = report.get("opted_out") or {}
+    if opted.get("records"):
+        refs = ", ".join(f"{ref} {n:,}" for ref, n in opted["by_ref"].items())
+        print(f"opted out: {opted['records']:,} of the removed records ({refs})")
     for kind in ("added", "removed", "changed"):
         for rid in report.get("ids", {}).get(kind, []):
             print(f"{kind} {rid}")

@@ -1,0 +1,86 @@
+"""Erasure from a released version: a new version of a dataset folder without the records
+that the registry now matches, with the old one as its `parent`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+
+from curate.composition import Composition
+from curate.executors.units import atomic_write
+from curate.fields import Fields
+from curate.finalize import finalize
+from curate.io.policy import ErrorPolicy
+from curate.io.reader import read_batches
+from curate.io.sources import Source
+from curate.io.writer import ShardWriter, parse_size
+from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file
+from curate.stages.base import Context, StageStats
+from curate.stages.optout import OptoutConfig, OptoutStage
+from curate.write_dataset import prepare_output
+
+OPTOUT_LOG = "optout-log.jsonl"
+
+
+def rewrite_version(source: Path, out: Path, registry: Path, version: str | None = None) -> dict:
+    folder, old = load_manifest(source)
+    fields = Fields(**old.get("fields", {"id": "id", "text": "text"}))
+    stage = OptoutStage(OptoutConfig(registry=str(registry)), fields)
+    config = old["pipeline"].get("config") or {}
+    output = config.get("output") or config
+    shard_size = parse_size(output.get("shard_size") or "256MB")
+    prepare_output(out, overwrite=False, hint="another --out")
+    writer = ShardWriter(
+        out,
+        shard_bytes=shard_size,
+        shard_records=output.get("shard_records"),
+        level=output.get("level") or 3,
+    )
+    policy = ErrorPolicy()
+    ctx = Context(policy)
+    stats = StageStats()
+    composition = Composition()
+    inputs: list[dict] = []
+    sources = [Source(str(folder / s["path"]), str(folder / s["path"])) for s in old["shards"]]
+    try:
+        for batch in read_batches(sources, policy, inputs):
+            batch = stage.process(batch, ctx, stats)
+            writer.write_batch(batch)
+            composition.add_records(batch.records, fields)
+        shards = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    atomic_write(out / OPTOUT_LOG, b"".join(orjson.dumps(r) + b"\n" for r in ctx.optout_log))
+    log_sha, log_size = sha256_file(out / OPTOUT_LOG)
+    registry_sha, _ = sha256_file(registry)
+    base = out.resolve()
+    for item in inputs:
+        item["path"] = Path(os.path.relpath(item["path"], base)).as_posix()
+    parts = ManifestParts(
+        name=old["name"],
+        version=version or f"{old['version']}+optout.{registry_sha[:8]}",
+        fields={"id": fields.id, "text": fields.text},
+        config={
+            "command": "optout --rewrite",
+            "source_pipeline_sha256": old["pipeline"].get("sha256"),
+            "shard_size": output.get("shard_size") or "256MB",
+        },
+        parent=parent_reference(folder),
+        resources=stage.resources(base),
+        inputs=inputs,
+        shards=shards,
+        files=[{"path": OPTOUT_LOG, "sha256": log_sha, "bytes": log_size}],
+        stages=[{"stage": "optout", **stats.to_dict()}],
+        totals={
+            "records_in": stats.records_in,
+            "records_out": stats.records_out,
+            "rejected": sum(stats.dropped.values()),
+            "errors": 0,
+            "empty_lines": 0,
+        },
+        composition=composition.to_manifest(),
+    )
+    return finalize(out, parts)
