@@ -81,20 +81,31 @@ class Matcher:
                 repo, _, glob = e.value.partition(":")
                 globs.setdefault(repo, []).append(e)
         self.url_lengths = sorted({len(p) for p in self.url})
-        self.globs = {
-            repo: (
-                re.compile(
-                    "|".join(
-                        f"(?P<g{i}>{glob_to_regex(e.value.partition(':')[2])})\\Z"
-                        for i, e in enumerate(items)
-                    )
-                ),
-                items,
-            )
-            for repo, items in globs.items()
-        }
+        self._glob_entries = globs
+        self.globs: dict[str, tuple[re.Pattern, list[Entry]]] = {}  # compiled on first use
         self._parts = {k: split_path(v) for k, v in self.fields.items()}
         self._text_parts = split_path(self.text_field)
+        # fast path: every role is a key of one object (`meta.*` by default)
+        heads = {parts[0] for parts in self._parts.values()}
+        self._shared = (
+            next(iter(heads))
+            if len(heads) == 1 and all(len(p) == 2 for p in self._parts.values())
+            else None
+        )
+        self._leaf = {k: p[-1] for k, p in self._parts.items()}
+
+    def _compiled_globs(self, repo: str) -> tuple[re.Pattern, list[Entry]] | None:
+        compiled = self.globs.get(repo)
+        if compiled is None:
+            items = self._glob_entries.get(repo)
+            if items is None:
+                return None
+            pattern = "|".join(
+                f"(?P<g{i}>{glob_to_regex(e.value.partition(':')[2])})\\Z"
+                for i, e in enumerate(items)
+            )
+            compiled = self.globs[repo] = (re.compile(pattern), items)
+        return compiled
 
     def _get(self, record: dict, name: str) -> str | None:
         value = get_path(record, self._parts[name])
@@ -102,27 +113,37 @@ class Matcher:
 
     def match(self, record: dict) -> Match | None:
         """The first registry entry that matches the record, or None."""
-        repo = self._get(record, "repo") if (self.repo or self.owner or self.globs) else None
-        if repo is not None:
-            lowered = repo.lower()
-            hit = self.repo.get(lowered)
-            if hit is not None:
-                return Match("repo", hit.ref, hit.value)
-            if self.owner:
-                hit = self.owner.get(lowered.partition("/")[0])
+        if self._shared is not None:
+            holder = record.get(self._shared)
+            if type(holder) is not dict:
+                holder = _EMPTY
+            get = holder.get
+            leaf = self._leaf
+            return self._match(record, lambda name: _str(get(leaf[name])))
+        return self._match(record, lambda name: self._get(record, name))
+
+    def _match(self, record: dict, get) -> Match | None:
+        if self.repo or self.owner or self._glob_entries:
+            repo = get("repo")
+            if repo is not None:
+                lowered = repo.lower()
+                hit = self.repo.get(lowered)
                 if hit is not None:
-                    return Match("owner", hit.ref, hit.value)
-            if self.globs:
-                compiled = self.globs.get(lowered)
-                if compiled is not None:
-                    path = self._get(record, "path")
+                    return Match("repo", hit.ref, hit.value)
+                if self.owner:
+                    hit = self.owner.get(lowered.partition("/")[0])
+                    if hit is not None:
+                        return Match("owner", hit.ref, hit.value)
+                if self._glob_entries and lowered in self._glob_entries:
+                    compiled = self._compiled_globs(lowered)
+                    path = get("path")
                     if path is not None:
                         m = compiled[0].match(path)
                         if m is not None:
                             hit = compiled[1][int(m.lastgroup[1:])]
                             return Match("path_glob", hit.ref, hit.value)
         if self.url:
-            url = self._get(record, "url")
+            url = get("url")
             if url is not None:
                 for length in self.url_lengths:
                     if length > len(url):
@@ -131,16 +152,23 @@ class Matcher:
                     if hit is not None:
                         return Match("url_prefix", hit.ref, hit.value)
         if self.email:
-            email = self._get(record, "email")
+            email = get("email")
             if email is not None:
                 hit = self.email.get(email.strip().lower())
                 if hit is not None:
                     return Match("email", hit.ref, hit.value)
         if self.sha:
             text = get_path(record, self._text_parts)
-            if isinstance(text, str):
+            if type(text) is str:
                 digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
                 hit = self.sha.get(digest)
                 if hit is not None:
                     return Match("sha256", hit.ref, hit.value)
         return None
+
+
+_EMPTY: dict = {}
+
+
+def _str(value: object) -> str | None:
+    return value if type(value) is str else None
