@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +84,6 @@ def main() -> None:
     args = ap.parse_args()
     registry = build_registry(args.entries)
     corpus = big_corpus()
-    curate = shutil.which("curate") or str(Path(sys.executable).parent / "curate")
     no_sha = registry.with_name(registry.stem + "-nosha.jsonl")
     if not no_sha.exists():
         no_sha.write_bytes(
