@@ -12,6 +12,7 @@ from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import read_batches
 from curate.io.sources import Source
+from curate.io.split import SplitWriter
 from curate.io.writer import ShardWriter, parse_size
 from curate.manifest import ManifestParts, parent_reference
 
@@ -44,15 +45,15 @@ def write_dataset(
     version: str = "0",
     parent: Path | None = None,
     fields: Fields | None = None,
+    split_by: str | None = None,
 ) -> dict:
     """Write shards, then the dataset card and manifest; returns the manifest."""
     writer_bytes = parse_size(shard_size)
     fields = fields or Fields()
     parent_ref = parent_reference(parent) if parent is not None else None
     prepare_output(out_dir, overwrite)
-    writer = ShardWriter(
-        out_dir, shard_bytes=writer_bytes, shard_records=shard_records, level=level
-    )
+    args = {"shard_bytes": writer_bytes, "shard_records": shard_records, "level": level}
+    writer = SplitWriter(out_dir, split_by, **args) if split_by else ShardWriter(out_dir, **args)
     inputs: list[dict] = []
     composition = Composition()
     try:
@@ -69,6 +70,7 @@ def write_dataset(
         "shard_size": shard_size,
         "shard_records": shard_records,
         "level": level,
+        "split_by": split_by,
     }
     parts = ManifestParts(
         name=name or out_dir.resolve().name,

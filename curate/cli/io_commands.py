@@ -138,6 +138,9 @@ def write_command(
     parent: Annotated[
         Path | None, typer.Option("--parent", help="The version this one was built from.")
     ] = None,
+    split_by: Annotated[
+        str | None, typer.Option("--split-by", help="One folder per value of this field.")
+    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     on_error: OnErrorOpt = OnError.fail,
@@ -162,4 +165,5 @@ def write_command(
             version=dataset_version,
             parent=parent,
             fields=make_fields(id_field, text_field),
+            split_by=split_by,
         )

@@ -183,3 +183,35 @@ def dedup_near_command(
     )
     stage = build_stage("dedup_near", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+@app.command("tag")
+def tag_command(
+    inputs: Inputs = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(help="Subset rules YAML (default: the shipped rules/subsets.yaml)."),
+    ] = None,
+    languages: Annotated[
+        str | None, typer.Option(help="Language table YAML (default: rules/languages.yaml).")
+    ] = None,
+    path_field: Annotated[
+        str, typer.Option(help="Dotted field holding the file path.")
+    ] = "meta.path",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing meta.subset / meta.language.")
+    ] = False,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write meta.subset from declarative rules, and meta.language for source files.
+
+    Example: curate cat repos/*.jsonl.zst | curate tag --rules rules/subsets.yaml | jq -r .meta.subset
+    """
+    options = dict(rules=rules, languages=languages, path_field=path_field, overwrite=overwrite)
+    stage = build_stage("tag", options, make_fields(id_field, text_field))
+    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

@@ -45,6 +45,7 @@ from curate.executors.units import (
 )
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.sources import Source, expand_inputs
+from curate.io.split import SplitWriter
 from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
 from curate.pipeline import Pipeline
 from curate.progress import RunProgress
@@ -270,12 +271,13 @@ def execute(
 
     # write the dataset: shards, rejects, quarantine, in unit order
     _clear_outputs(out)
-    writer = ShardWriter(
-        out,
-        shard_bytes=parse_size(cfg.output.shard_size),
-        shard_records=cfg.output.shard_records,
-        level=cfg.output.level,
-    )
+    writer_args = {
+        "shard_bytes": parse_size(cfg.output.shard_size),
+        "shard_records": cfg.output.shard_records,
+        "level": cfg.output.level,
+    }
+    split = cfg.output.split_by
+    writer = SplitWriter(out, split, **writer_args) if split else ShardWriter(out, **writer_args)
     rejects = ShardWriter(
         out,
         subdir="rejects",
@@ -291,7 +293,12 @@ def execute(
             if data:
                 lines = data.split(b"\n")
                 lines.pop()
-                writer.write_lines([line + b"\n" for line in lines])
+                if split:
+                    writer.write_lines_of(
+                        [orjson.loads(x) for x in lines], [x + b"\n" for x in lines]
+                    )
+                else:
+                    writer.write_block(data)
                 result.records_out += len(lines)
             for k in range(len(segments)):
                 rdata = read_unit_output(work, k, spec.index, "rejects.zst")
@@ -343,6 +350,12 @@ def finish_run(out: Path) -> None:
 def _clear_outputs(out: Path) -> None:
     """Remove shards of an earlier, interrupted assembly; they are rewritten identically."""
     for entry in out.iterdir():
+        if entry.is_dir() and not entry.name.startswith("."):
+            if entry.name not in ("rejects", "indexes", "quarantine") and any(
+                p.name.startswith("part-") for p in entry.iterdir()
+            ):
+                shutil.rmtree(entry)  # a split folder from an interrupted assembly
+            continue
         if entry.name.startswith("part-") or (
             entry.name.startswith(".part-") and entry.name.endswith(".tmp")
         ):

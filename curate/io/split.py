@@ -1,0 +1,81 @@
+"""Output split into one folder per value of a field (`output.split_by: meta.subset`).
+
+Folder names are made safe: letters, digits, `.`, `_` and `-` only, no leading dot or
+underscore, at most 80 characters. A name that had to change gets a hash of the original
+value appended, so two different values can never share a folder, and nothing can climb
+out of the output folder (`../../etc`, `a/b`, empty names, control characters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import orjson
+
+from curate.io.writer import ShardInfo, ShardWriter
+from curate.records import get_path, split_path
+
+MISSING_DIR = "__missing__"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
+
+
+def safe_dirname(value: object) -> str:
+    if value is None:
+        return MISSING_DIR
+    if isinstance(value, list):
+        value = value[0] if value else None
+        if value is None:
+            return MISSING_DIR
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    cleaned = _UNSAFE.sub("_", text).strip("._-")[:80]
+    if cleaned and cleaned == text:
+        return cleaned
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{cleaned or 'value'}-{digest}"
+
+
+class SplitWriter:
+    """One `ShardWriter` per folder, created on first use."""
+
+    def __init__(self, root: Path, field: str, **writer_args):
+        self.root = Path(root)
+        self.parts = split_path(field)
+        self.writer_args = writer_args
+        self.writers: dict[str, ShardWriter] = {}
+
+    def _writer(self, folder: str) -> ShardWriter:
+        writer = self.writers.get(folder)
+        if writer is None:
+            writer = self.writers[folder] = ShardWriter(
+                self.root, subdir=folder, **self.writer_args
+            )
+        return writer
+
+    def write_lines_of(self, records: list[dict], lines: list[bytes]) -> None:
+        """Write each line (ending in a newline) to the folder of its record's value."""
+        groups: dict[str, list[bytes]] = {}
+        for record, line in zip(records, lines):
+            groups.setdefault(safe_dirname(get_path(record, self.parts)), []).append(line)
+        for folder, group in groups.items():
+            self._writer(folder).write_block(b"".join(group))
+
+    def write_batch(self, batch) -> None:
+        if not batch.records:
+            return
+        if batch.modified:
+            lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in batch.records]
+        else:
+            lines = [raw + b"\n" for raw in batch.raws]
+        self.write_lines_of(batch.records, lines)
+
+    def close(self) -> list[ShardInfo]:
+        shards: list[ShardInfo] = []
+        for folder in sorted(self.writers):
+            shards.extend(self.writers[folder].close())
+        return shards
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()

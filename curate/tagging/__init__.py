@@ -1,0 +1,1 @@
+"""Subset and language tagging: declarative rules and a language table."""
