@@ -68,6 +68,9 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
     return _scalar(node)
 
 
+# libyaml's parser when available (10x faster on the language table); same safe semantics
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONSTRUCTOR = yaml.SafeLoader("")
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
@@ -79,7 +82,7 @@ class _KeyError(Exception):
 
 def _scalar(node: yaml.Node) -> Any:
     """Construct a scalar exactly as `yaml.safe_load` would (ints, bools, dates, ...)."""
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+    return _CONSTRUCTOR.construct_object(node, deep=True)
 
 
 def load_yaml(path: Path) -> LocatedYaml:
@@ -91,7 +94,7 @@ def load_yaml(path: Path) -> LocatedYaml:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

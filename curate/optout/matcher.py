@@ -23,11 +23,19 @@ DEFAULT_FIELDS = {
 
 
 def glob_to_regex(glob: str) -> str:
-    """`*` within a folder, `**` across folders (also zero of them), `?` one character."""
+    """`*` within a folder, `**` across folders (also zero of them), `?` one character,
+    `{a,b}` either alternative (not nested). The result never backtracks badly."""
     out = []
     i = 0
     while i < len(glob):
         c = glob[i]
+        if c == "{":
+            close = glob.find("}", i)
+            if close > i and "{" not in glob[i + 1 : close]:
+                options = glob[i + 1 : close].split(",")
+                out.append("(?:" + "|".join(glob_to_regex(o) for o in options) + ")")
+                i = close + 1
+                continue
         if glob.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3

@@ -78,6 +78,8 @@ class TagStage(RecordStage):
         classify = self.ruleset.classify
         path_parts = self.path_parts
         text_parts = self._text_parts
+        text_key = text_parts[0] if len(text_parts) == 1 else None
+        path_in_meta = path_parts[1] if len(path_parts) == 2 and path_parts[0] == "meta" else None
         for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
             meta = record.get("meta")
             if meta is not None and type(meta) is not dict:
@@ -85,12 +87,15 @@ class TagStage(RecordStage):
                 ctx.policy.bad_line(batch.source, lineno, "meta is not an object", raw)
                 continue
             meta = meta or {}
-            text = get_path(record, text_parts, None)
+            text = record.get(text_key) if text_key is not None else get_path(record, text_parts)
             text = text if type(text) is str else None
             language = meta.get("language")
             new: dict = {}
             if detect is not None and (language is None or overwrite):
-                path = get_path(record, path_parts, None)
+                if path_in_meta is not None:
+                    path = meta.get(path_in_meta)
+                else:
+                    path = get_path(record, path_parts, None)
                 found = detect(path if type(path) is str else None, text)
                 if found is not None and found != language:
                     language = found
@@ -119,10 +124,14 @@ def _apply(record: dict, meta: dict, new: dict, raw: bytes, modified: bool) -> b
     """Set the new meta keys on the record, and return its bytes.
 
     Fast path: `meta` is the record's last key and none of the new keys exists yet, so the
-    raw line ends with the meta object and the keys can be appended in place — exactly what
-    orjson would write for the updated dict when the line is in its compact form.
+    raw line ends with the meta object and the keys can be appended in place. The choice
+    depends only on the record and its bytes, so a pipe and a run write the same bytes.
     """
-    fresh = all(key not in meta for key in new)
+    fresh = True
+    for key in new:
+        if key in meta:
+            fresh = False
+            break
     had_meta = "meta" in record
     if not had_meta:
         record["meta"] = meta
@@ -131,16 +140,23 @@ def _apply(record: dict, meta: dict, new: dict, raw: bytes, modified: bool) -> b
         not modified
         and fresh
         and had_meta
-        and raw.endswith(b"}}")
+        and raw[-2:] == b"}}"
         and next(reversed(record)) == "meta"
-        and raw.endswith(b"}}")
-        and _compact(raw)
     ):
-        body = b",".join(_dumps(k) + b":" + _dumps(v) for k, v in new.items())
-        return raw[:-2] + (b"," if len(meta) > len(new) else b"") + body + b"}}"
+        body = b",".join([_pair(k, v) for k, v in new.items()])
+        sep = b"," if len(meta) > len(new) else b""
+        return b"".join((memoryview(raw)[:-2], sep, body, b"}}"))
     return _dumps(record)
 
 
-def _compact(raw: bytes) -> bool:
-    """Whether the line is in orjson's compact form (so appending matches a re-serialisation)."""
-    return raw[:2] == b'{"' and b'": ' not in raw and b', "' not in raw
+_PAIRS: dict[tuple[str, str], bytes] = {}
+
+
+def _pair(key: str, value: object) -> bytes:
+    """`"key":value` as JSON bytes; the few distinct (key, subset or language) pairs are cached."""
+    if type(value) is str:
+        cached = _PAIRS.get((key, value))
+        if cached is None:
+            cached = _PAIRS[(key, value)] = _dumps(key) + b":" + _dumps(value)
+        return cached
+    return _dumps(key) + b":" + _dumps(value)

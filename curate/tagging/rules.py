@@ -41,14 +41,18 @@ OPS = ("equals", "in", "regex", "glob", "exists")
 KEYS = ("field", *OPS, "min_chars", "max_chars", "language", "language_type", "all", "any", "not")
 
 
-@dataclass
 class RecordView:
     """A record plus what the tag stage already worked out about it."""
 
-    record: dict
-    text: str | None
-    language: str | None
-    language_type: str | None
+    __slots__ = ("record", "text", "language", "language_type")
+
+    def __init__(
+        self, record: dict, text: str | None, language: str | None, language_type: str | None
+    ):
+        self.record = record
+        self.text = text
+        self.language = language
+        self.language_type = language_type
 
 
 @dataclass
@@ -201,11 +205,23 @@ def _language_type(wanted: frozenset) -> Condition:
 
 
 def _all(subs: list[Condition]) -> Condition:
-    return lambda view: all(s(view) for s in subs)
+    def check(view: RecordView) -> bool:
+        for sub in subs:
+            if not sub(view):
+                return False
+        return True
+
+    return check
 
 
 def _any(subs: list[Condition]) -> Condition:
-    return lambda view: any(s(view) for s in subs)
+    def check(view: RecordView) -> bool:
+        for sub in subs:
+            if sub(view):
+                return True
+        return False
+
+    return check
 
 
 def load_rules(path: Path) -> RuleSet:
