@@ -215,3 +215,35 @@ def tag_command(
     options = dict(rules=rules, languages=languages, path_field=path_field, overwrite=overwrite)
     stage = build_stage("tag", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+@app.command("redact")
+def redact_command(
+    inputs: Inputs = None,
+    rules: Annotated[
+        str | None, typer.Option(help="PII rules YAML (default: the shipped rules/pii.yaml).")
+    ] = None,
+    path_field: Annotated[
+        str, typer.Option(help="Dotted field holding the file path.")
+    ] = "meta.path",
+    drop_min_secrets: Annotated[
+        int | None, typer.Option("--drop-min-secrets", help="Drop records with at least N secrets.")
+    ] = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Replace emails, public IPs, keys, tokens and passwords by placeholders; count them in meta.pii.
+
+    Example: curate cat code.jsonl.zst | curate redact | jq -c 'select(.meta.pii) | .meta.pii'
+    """
+    options = dict(
+        rules=rules,
+        path_field=path_field,
+        drop_if={"min_secrets": drop_min_secrets} if drop_min_secrets else None,
+    )
+    stage = build_stage("redact", options, make_fields(id_field, text_field))
+    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

@@ -14,6 +14,7 @@ from curate.stages.base import Context, GlobalStage, RecordStage, Stage, StageCo
 _REGISTRY: dict[str, str] = {
     "filter": "curate.stages.filter:FilterStage",
     "optout": "curate.stages.optout:OptoutStage",
+    "redact": "curate.stages.redact:RedactStage",
     "tag": "curate.stages.tag:TagStage",
     "dedup_exact": "curate.stages.dedup_exact:DedupExactStage",
     "dedup_near": "curate.stages.dedup_near:DedupNearStage",

@@ -1,0 +1,272 @@
+"""Finding PII and secrets in a text, as character spans.
+
+Two layers:
+- curate's own regexes for what detect-secrets does not cover or cannot locate: emails, IPv4 and
+  IPv6 addresses (with allowlists), whole PEM private-key blocks, and token formats such as
+  Google API keys, OpenAI keys, `github_pat_`, npm and PyPI tokens;
+- detect-secrets' plugin classes, used as a library on single lines (AWS, GitHub, GitLab,
+  Slack, Stripe, Twilio, JWT, basic auth in URLs, keyword assignments, high-entropy base64 and
+  hex strings), with its heuristic filters. Plugins report values, not columns: the value is
+  located in its line here.
+
+A cheap combined pre-filter picks the lines worth showing to the plugins; most lines of code
+and prose never reach them. Values are never logged: callers only see spans and types.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from detect_secrets.filters import heuristic
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.high_entropy_strings import (
+    Base64HighEntropyString,
+    HexHighEntropyString,
+)
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.keyword import (
+    QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
+    REGEX_BY_FILETYPE,
+    KeywordDetector,
+)
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
+from detect_secrets.util.filetype import determine_file_type
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    kind: str
+
+
+EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][\w.+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])"
+)
+IPV4 = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]|\.\d)"
+)
+IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+VERSION_BEFORE = re.compile(r"\b(?:v|version|ver\.?|release|rev)\s*[:=]?\s*$", re.I)
+PEM = re.compile(
+    r"-----BEGIN[A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(?:-----END[A-Z ]*PRIVATE KEY( BLOCK)?-----|\Z)",
+    re.S,
+)
+TOKENS = {
+    "google_api_key": re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    "openai_key": re.compile(
+        r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,}\b|\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}\b"
+    ),
+    "github_token": re.compile(r"\bgithub_pat_[0-9A-Za-z_]{60,}\b|\bgh[pousr]_[0-9A-Za-z]{36,}\b"),
+    "npm_token": re.compile(r"\bnpm_[0-9A-Za-z]{36}\b"),
+    "pypi_token": re.compile(r"\bpypi-AgEIcHlwaS5vcmc[0-9A-Za-z_\-]{50,}\b"),
+    "slack_token": re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}\b"),
+}
+# anything a plugin could react to; lines without a hit never reach the plugins
+PREFILTER = re.compile(
+    r"AKIA|ASIA|aws|gh[pousr]_|github|glpat|gl[a-z]{2}-|xox|hooks\.slack|sk_live|rk_live|pk_live"
+    r"|AC[a-f0-9]{32}|SK[a-f0-9]{32}|eyJ|://[^/\s:@]+:[^/\s@]+@"
+    r"|pass|pwd|secret|key|token|auth|cred|api"
+    r"|['\"][A-Za-z0-9+/=_\-]{20,}['\"]",
+    re.I,
+)
+SAFE_EMAIL_DOMAINS = (
+    "example.com",
+    "example.org",
+    "example.net",
+    "localhost",
+    "invalid",
+    "test",
+    "example",
+)
+NOREPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply\+[\w.-]*)@", re.I)
+PUBLIC_RESOLVERS = {
+    "8.8.8.8",
+    "8.8.4.4",
+    "1.1.1.1",
+    "1.0.0.1",
+    "9.9.9.9",
+    "149.112.112.112",
+    "208.67.222.222",
+    "208.67.220.220",
+    "2001:4860:4860::8888",
+    "2001:4860:4860::8844",
+    "2606:4700:4700::1111",
+    "2606:4700:4700::1001",
+}
+HASH_LENGTHS = {32, 40, 56, 64, 96, 128}
+SECRET_WORDS = re.compile(r"secret|passw|pwd|token|api[_-]?key|private|credential|auth", re.I)
+TRAP_LINE = re.compile(
+    r"--hash=|integrity|sha\d{3}-|data:[\w/+.-]+;base64,|\bcommit\b|\bsha\d*\b|checksum|digest|\buuid\b",
+    re.I,
+)
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+class SecretScanner:
+    """Per-process detector set; detect-secrets' settings are global, so configure once."""
+
+    def __init__(
+        self, base64_limit: float = 4.5, hex_limit: float = 3.0, enabled: set[str] | None = None
+    ):
+        self.enabled = enabled
+        self.plugins = [
+            ("aws_key", AWSKeyDetector()),
+            ("github_token", GitHubTokenDetector()),
+            ("gitlab_token", GitLabTokenDetector()),
+            ("slack_token", SlackDetector()),
+            ("stripe_key", StripeDetector()),
+            ("twilio_key", TwilioKeyDetector()),
+            ("jwt", JwtTokenDetector()),
+            ("basic_auth", BasicAuthDetector()),
+        ]
+        self.keyword = KeywordDetector()
+        self.b64 = Base64HighEntropyString(limit=base64_limit)
+        self.hex = HexHighEntropyString(limit=hex_limit)
+
+    def on(self, kind: str) -> bool:
+        return self.enabled is None or kind in self.enabled
+
+    # ---- the text as a whole -----------------------------------------------------------------
+
+    def scan(self, text: str, path: str | None = None) -> list[Span]:
+        spans: list[Span] = []
+        if "PRIVATE KEY" in text and self.on("private_key"):
+            spans.extend(Span(m.start(), m.end(), "private_key") for m in PEM.finditer(text))
+        if "@" in text and self.on("email"):
+            for m in EMAIL.finditer(text):
+                # `user:password@host` in a URL is a credential, not an address
+                if m.start() and text[m.start() - 1] == ":":
+                    continue
+                if not _allowed_email(m.group()):
+                    spans.append(Span(m.start(), m.end(), "email"))
+        if self.on("ip_address"):
+            for m in IPV4.finditer(text):
+                if _public_ip(m.group()) and not VERSION_BEFORE.search(
+                    text[max(0, m.start() - 12) : m.start()]
+                ):
+                    spans.append(Span(m.start(), m.end(), "ip_address"))
+            if "::" in text or text.count(":") >= 7:
+                for m in IPV6.finditer(text):
+                    groups = [g for g in m.group().split(":") if g]
+                    if len(groups) >= 3 and _public_ip(m.group()):
+                        spans.append(Span(m.start(), m.end(), "ip_address"))
+        for kind, pattern in TOKENS.items():
+            if self.on(kind):
+                spans.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text))
+        spans.extend(self._plugin_spans(text, path))
+        return merge(spans)
+
+    # ---- detect-secrets on the lines that might hold something ---------------------------------
+
+    def _plugin_spans(self, text: str, path: str | None) -> list[Span]:
+        out: list[Span] = []
+        filetype = determine_file_type(path or "")
+        keyword_regexes = REGEX_BY_FILETYPE.get(filetype, QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
+        lock_file = bool(path) and heuristic.is_lock_file(path)
+        test_file = bool(path) and re.search(
+            r"(^|/)(tests?|testdata|fixtures?)/|(^|/)test_|_test\.", path or ""
+        )
+        offset = 0
+        hits = {m.start() for m in PREFILTER.finditer(text)}
+        if not hits:
+            return out
+        line_starts = []
+        for line in text.split("\n"):
+            line_starts.append((offset, line))
+            offset += len(line) + 1
+        import bisect
+
+        starts = [s for s, _ in line_starts]
+        candidate_lines = sorted({bisect.bisect_right(starts, h) - 1 for h in hits})
+        for index in candidate_lines:
+            start, line = line_starts[index]
+            if len(line) > 4000:  # minified blobs: regex-only
+                continue
+            found: list[tuple[str, str]] = []
+            for kind, plugin in self.plugins:
+                if self.on(kind):
+                    found.extend((kind, v) for v in plugin.analyze_string(line))
+            if self.on("password") and not heuristic.is_indirect_reference(line):
+                for value in self.keyword.analyze_string(
+                    line, denylist_regex_to_group=keyword_regexes
+                ):
+                    if (
+                        value
+                        and not heuristic.is_templated_secret(value)
+                        and not heuristic.is_prefixed_with_dollar_sign(value)
+                        and len(value) >= 4
+                    ):
+                        found.append(("password", value))
+            if not lock_file and not TRAP_LINE.search(line):
+                keyword_line = bool(SECRET_WORDS.search(line))
+                if self.on("high_entropy_base64"):
+                    for value in self.b64.analyze_string(line):
+                        if self._entropy_ok(self.b64, value, line, keyword_line):
+                            found.append(("high_entropy_base64", value))
+                if self.on("high_entropy_hex") and not (test_file and not keyword_line):
+                    for value in self.hex.analyze_string(line):
+                        if self._entropy_ok(self.hex, value, line, keyword_line) and (
+                            keyword_line or len(value) not in HASH_LENGTHS
+                        ):
+                            found.append(("high_entropy_hex", value))
+            for kind, value in found:
+                at = line.find(value)
+                while at >= 0:
+                    out.append(Span(start + at, start + at + len(value), kind))
+                    at = line.find(value, at + len(value))
+        return out
+
+    @staticmethod
+    def _entropy_ok(plugin, value: str, line: str, keyword_line: bool) -> bool:
+        if plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit:
+            return False
+        if UUID.match(value) or heuristic.is_sequential_string(value):
+            return False
+        if heuristic.is_likely_id_string(value, line) or heuristic.is_templated_secret(value):
+            return False
+        if not keyword_line:
+            # an identifier or a word: needs digits and letters of both cases to look random
+            if not (re.search(r"\d", value) and re.search(r"[a-z]", value)):
+                return False
+            if value.startswith(("data:", "http", "/")):
+                return False
+        return True
+
+
+def _allowed_email(address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].lower()
+    if NOREPLY.match(address):
+        return True
+    return any(domain == d or domain.endswith("." + d) for d in SAFE_EMAIL_DOMAINS)
+
+
+def _public_ip(text: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return ip.is_global and not ip.is_multicast and str(ip) not in PUBLIC_RESOLVERS
+
+
+def merge(spans: list[Span]) -> list[Span]:
+    """Sorted, non-overlapping spans; an overlap keeps the earliest start and longest reach."""
+    if not spans:
+        return spans
+    spans.sort(key=lambda s: (s.start, -s.end))
+    out = [spans[0]]
+    for span in spans[1:]:
+        last = out[-1]
+        if span.start < last.end:
+            if span.end > last.end:
+                out[-1] = Span(last.start, span.end, last.kind)
+            continue
+        out.append(span)
+    return out
