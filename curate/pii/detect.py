@@ -68,6 +68,9 @@ TOKENS = {
     "npm_token": re.compile(r"\bnpm_[0-9A-Za-z]{36}\b"),
     "pypi_token": re.compile(r"\bpypi-AgEIcHlwaS5vcmc[0-9A-Za-z_\-]{50,}\b"),
     "slack_token": re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}\b"),
+    "gitlab_token": re.compile(r"\bglpat-[0-9A-Za-z_\-]{20,}(?![\w-])"),
+    # whole header.payload.signature (detect-secrets reports only part of it)
+    "jwt": re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
 }
 # anything a plugin could react to; lines without a hit never reach the plugins
 PREFILTER = re.compile(

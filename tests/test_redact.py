@@ -1,0 +1,193 @@
+"""Redaction: each detector, the traps that must survive, placeholders, PEM blocks, no leaks."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import zstandard
+
+from curate.pii.detect import SecretScanner
+from tests.conftest import run_curate
+from tests.test_run import write_pipeline
+
+SCANNER = SecretScanner()
+
+
+def found(text: str, path: str = "app/config.py") -> list[tuple[str, str]]:
+    return [(s.kind, text[s.start : s.end]) for s in SCANNER.scan(text, path)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("write to jane.roe@corp.io today", [("email", "jane.roe@corp.io")]),
+        ("server at 52.14.33.201:8080", [("ip_address", "52.14.33.201")]),
+        ("dial 2607:f8b0:4005:80a::200e now", [("ip_address", "2607:f8b0:4005:80a::200e")]),
+        ('AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"', [("aws_key", "AKIAIOSFODNN7EXAMPLE")]),
+        (
+            'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
+            [("github_token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")],
+        ),
+        (
+            "pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV0123",
+            [
+                (
+                    "github_token",
+                    "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV0123",
+                )
+            ],
+        ),
+        ('GITLAB = "glpat-abcdefghij0123456789"', [("gitlab_token", "glpat-abcdefghij0123456789")]),
+        (
+            "hook xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx",
+            [("slack_token", "xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx")],
+        ),
+        (
+            'stripe.api_key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"',
+            [("stripe_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc")],
+        ),
+        (
+            "twilio SK0123456789abcdef0123456789abcdef x",
+            [("twilio_key", "SK0123456789abcdef0123456789abcdef")],
+        ),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            [
+                (
+                    "jwt",
+                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                )
+            ],
+        ),
+        ('db = "postgres://admin:Sup3rS3cret@db.corp.io/app"', [("basic_auth", "Sup3rS3cret")]),
+        ('password = "correct-horse-battery"', [("password", "correct-horse-battery")]),
+        ('API_KEY: "Zx81kLm20Qp7Rt5Vw3Yb"', [("password", "Zx81kLm20Qp7Rt5Vw3Yb")]),
+        (
+            'maps = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"',
+            [("google_api_key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY")],
+        ),
+        ("OPENAI=sk-proj-" + "a1B2c3D4e5" * 5, [("openai_key", "sk-proj-" + "a1B2c3D4e5" * 5)]),
+        (
+            "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789",
+            [("npm_token", "npm_abcdefghijklmnopqrstuvwxyz0123456789")],
+        ),
+        (
+            "pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 15,
+            [("pypi_token", "pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 15)],
+        ),
+        (
+            'blob = "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ"',
+            [("high_entropy_base64", "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ")],
+        ),
+    ],
+)
+def test_detectors_find_positives(text, expected):
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, path",
+    [
+        ('commit = "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"', "tools/release.py"),
+        ('rev = "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"', "deps.py"),
+        ('id = "123e4567-e89b-12d3-a456-426614174000"', "models.py"),
+        (
+            "requests==2.31.0 --hash=sha256:58cd2187c01e70e6e26505bca751777aa9f2ee0b7f4300988b709f44e013003f",
+            "requirements.txt",
+        ),
+        (
+            '"integrity": "sha512-8f7ajXy0T3Pk3eD4hYxkM4qnY0Zxg9eTbs4lR3Dz+qA6kVpLK3U2jS8Z1n5v7x9y0a2b4c6d8e0f1g3h5j7k9l1=="',
+            "package-lock.json",
+        ),
+        ("color: #ff00aa; background: #FFF;", "style.css"),
+        (
+            'src = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="',
+            "page.html",
+        ),
+        ('name = "AbstractSingletonProxyFactoryBeanConfigurationManager"', "Factory.java"),
+        (
+            'expected = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"',
+            "tests/test_hash.py",
+        ),
+        ('vector = "000102030405060708090a0b0c0d0e0f"', "tests/crypto_vectors.py"),
+        ("contact admin@example.com or noreply@github.com", "README.md"),
+        ("listen on 127.0.0.1, 10.0.0.8, 192.168.1.20, 8.8.8.8 and ::1, 2001:db8::1", "notes.txt"),
+        ("requires version 1.2.3.4 or v2.10.3.1", "CHANGES.txt"),
+        ("std::vector<int> a; ns::value::type x;", "main.cpp"),
+        ('password = "${DB_PASSWORD}"', "settings.py"),
+    ],
+)
+def test_traps_survive(text, path):
+    assert found(text, path) == []
+
+
+def test_placeholders_replace_only_the_value_and_pem_blocks_whole():
+    text = (
+        'key = "AKIAIOSFODNN7EXAMPLE"  # prod\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n'
+        "q8W3zR7tY1uI9oP2aS5dF6\n-----END RSA PRIVATE KEY-----\nmail jane.roe@corp.io\n"
+    )
+    record = {"id": "1", "text": text, "meta": {"path": "deploy.py"}}
+    out = orjson.loads(run_curate("redact", input=orjson.dumps(record) + b"\n").stdout)
+    assert out["text"] == 'key = "<KEY>"  # prod\n<KEY>\nmail <EMAIL>\n'
+    assert out["meta"]["pii"] == {"aws_key": 1, "email": 1, "private_key": 1}
+
+
+def test_custom_placeholders_and_drop_if(tmp_path):
+    rules = tmp_path / "pii.yaml"
+    rules.write_text("placeholders: {email: '[email]', default: '[secret]'}\n")
+    records = [
+        {"id": "a", "text": "x jane.roe@corp.io"},
+        {
+            "id": "b",
+            "text": 'k1 = "AKIAIOSFODNN7EXAMPLE"\nk2 = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
+        },
+    ]
+    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    out = run_curate("redact", "--rules", str(rules), input=data).stdout.splitlines()
+    assert orjson.loads(out[0])["text"] == "x [email]"
+    assert orjson.loads(out[1])["text"] == 'k1 = "[secret]"\nk2 = "[secret]"'
+    dropped = run_curate("redact", "--drop-min-secrets", "2", "-v", input=data)
+    assert [orjson.loads(x)["id"] for x in dropped.stdout.splitlines()] == ["a"]
+    assert b"too_many_secrets=1" in dropped.stderr
+
+
+PLANTED = {
+    "aws": "AKIAQWERTYUIOPASDFGH",
+    "gh": "ghp_Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8",
+    "pw": "Tr0ub4dor&3-horse-staple",
+    "mail": "leaky.person@internal-corp.io",
+    "ip": "34.201.17.99",
+}
+
+
+def test_no_planted_value_is_written_anywhere(tmp_path):
+    text = (
+        f'aws_key = "{PLANTED["aws"]}"\ngithub = "{PLANTED["gh"]}"\npassword = "{PLANTED["pw"]}"\n'
+        f"owner: {PLANTED['mail']}\nhost {PLANTED['ip']}\n"
+    )
+    records = [
+        {"id": "s1", "text": text, "meta": {"path": "conf.py"}},
+        {"id": "s2", "text": "short", "meta": {"path": "x.py"}},
+        {"id": "s3", "text": text * 2, "meta": {"path": "conf2.py"}},
+    ]
+    (tmp_path / "data.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    stages = "  - redact: {drop_if: {min_secrets: 6}}\n  - filter: {min_chars: 10}\n"
+    write_pipeline(tmp_path, inputs=["data.jsonl"], stages=stages, extra="on_error: skip\n")
+    env = None
+    result = run_curate("run", "pipeline.yaml", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    written = result.stdout + result.stderr
+    out = tmp_path / "out"
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.name.endswith(".zst"):
+                data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            written += data
+    assert b"<KEY>" in written and b"<PASSWORD>" in written and b"too_many_secrets" in written
+    for value in PLANTED.values():
+        assert value.encode() not in written, value
+    # the pipe too, with verbose output
+    piped = run_curate("redact", "-v", input=(tmp_path / "data.jsonl").read_bytes())
+    for value in PLANTED.values():
+        assert value.encode() not in piped.stdout + piped.stderr
