@@ -173,8 +173,12 @@ def test_no_planted_value_is_written_anywhere(tmp_path):
     (tmp_path / "data.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     stages = "  - redact: {drop_if: {min_secrets: 6}}\n  - filter: {min_chars: 10}\n"
     write_pipeline(tmp_path, inputs=["data.jsonl"], stages=stages, extra="on_error: skip\n")
-    env = None
+    from tests.conftest import curate_env
+
+    env = curate_env()
+    env["CURATE_LOG_LEVEL"] = "debug"
     result = run_curate("run", "pipeline.yaml", cwd=tmp_path, env=env)
+    assert b"curate DEBUG curate.run: unit 0 pass 0 done" in result.stderr
     assert result.returncode == 0, result.stderr
     written = result.stdout + result.stderr
     out = tmp_path / "out"

@@ -65,7 +65,20 @@ def _interrupt(signum, frame) -> None:
     raise Interrupted()
 
 
+def _configure_logging() -> None:
+    """`CURATE_LOG_LEVEL=debug|info|warning` sends curate's logs to stderr (default: warning)."""
+    import logging
+
+    level = os.environ.get("CURATE_LOG_LEVEL", "warning").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING),
+        stream=sys.stderr,
+        format="curate %(levelname)s %(name)s: %(message)s",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
+    _configure_logging()
     # Records are acyclic dicts created by the million: the default collector thresholds make
     # it rescan them constantly (~25% of a dedup pass). Collect far less often instead.
     gc.freeze()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
+import logging
 import os
 import pickle
 from collections.abc import Iterator
@@ -181,6 +182,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 _ZSTD_LEVEL = 1  # scratch data: fast beats small
+log = logging.getLogger("curate.run")
 
 
 def _pack(data: bytes) -> bytes:
@@ -301,6 +303,15 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         "composition": composition,
     }
     atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
+    log.debug(
+        "unit %d pass %d done: %d records in, %d out, %d rejected, %d errors",
+        spec.index,
+        seg_index,
+        records_read,
+        summary["records_out"],
+        summary["rejects"],
+        policy.errors,
+    )
     return summary
 
 

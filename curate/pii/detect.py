@@ -73,13 +73,26 @@ TOKENS = {
     "jwt": re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
 }
 # anything a plugin could react to; lines without a hit never reach the plugins
-PREFILTER = re.compile(
-    r"AKIA|ASIA|aws|gh[pousr]_|github|glpat|gl[a-z]{2}-|xox|hooks\.slack|sk_live|rk_live|pk_live"
-    r"|AC[a-f0-9]{32}|SK[a-f0-9]{32}|eyJ|://[^/\s:@]+:[^/\s@]+@"
-    r"|pass|pwd|secret|key|token|auth|cred|api"
-    r"|['\"][A-Za-z0-9+/=_\-]{20,}['\"]",
-    re.I,
+# what a plugin could react to, as cheap separate passes; lines without a hit skip the plugins
+PREFILTER_WORDS = re.compile(  # on the lowercased text
+    r"secret|passw|pwd|token|api.?key|auth|credential|private|akia|asia|aws|xox|eyj|_live_"
+    r"|gh[pousr]_|github_pat|glpat|npm_|pypi-|hooks\.slack"
 )
+PREFILTER_QUOTED = re.compile(r"['\"][A-Za-z0-9+/=_\-]{20,}['\"]")
+PREFILTER_URL_AUTH = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+PREFILTER_TWILIO = re.compile(r"(?:AC|SK)[0-9a-f]{32}")
+IPV4_CANDIDATE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*")
+TOKEN_HINTS = {
+    "google_api_key": "AIza",
+    "openai_key": "sk-",
+    "github_token": "_",
+    "npm_token": "npm_",
+    "pypi_token": "pypi-",
+    "slack_token": "xox",
+    "gitlab_token": "glpat-",
+    "jwt": "eyJ",
+}
 SAFE_EMAIL_DOMAINS = (
     "example.com",
     "example.org",
@@ -162,10 +175,58 @@ class SecretScanner:
                     if len(groups) >= 3 and _public_ip(m.group()):
                         spans.append(Span(m.start(), m.end(), "ip_address"))
         for kind, pattern in TOKENS.items():
-            if self.on(kind):
+            if self.on(kind) and TOKEN_HINTS.get(kind, "") in text:
                 spans.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text))
         spans.extend(self._plugin_spans(text, path))
         return merge(spans)
+
+    @staticmethod
+    def _emails(text: str) -> list[Span]:
+        """Each `@` with an address-like character before it is checked in a small window."""
+        out: list[Span] = []
+        at = text.find("@")
+        last_end = -1
+        while at > 0:
+            before = text[at - 1]
+            if (before.isalnum() or before in "._+-") and at > last_end:
+                lo = max(0, at - 64)
+                for m in EMAIL.finditer(text, lo, min(len(text), at + 256)):
+                    if m.start() <= at < m.end():
+                        # `user:password@host` in a URL is a credential, not an address
+                        if not (m.start() and text[m.start() - 1] == ":") and not _allowed_email(
+                            m.group()
+                        ):
+                            out.append(Span(m.start(), m.end(), "email"))
+                        last_end = m.end()
+                        break
+            at = text.find("@", at + 1)
+        return out
+
+    @staticmethod
+    def _ips(text: str) -> list[Span]:
+        out: list[Span] = []
+        for m in IPV4_CANDIDATE.finditer(text):
+            full = IPV4.match(text, m.start())
+            if (
+                full is None
+                or full.end() != m.end()
+                or (m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "._"))
+            ):
+                continue
+            if _public_ip(m.group()) and not VERSION_BEFORE.search(
+                text[max(0, m.start() - 12) : m.start()]
+            ):
+                out.append(Span(m.start(), m.end(), "ip_address"))
+        for m in IPV6_CANDIDATE.finditer(text):
+            value = m.group()
+            if value.count(":") < 2 or len([g for g in value.split(":") if g]) < 3:
+                continue
+            full = IPV6.match(text, m.start())
+            if full is None or full.group() != value:
+                continue
+            if _public_ip(value):
+                out.append(Span(m.start(), m.end(), "ip_address"))
+        return out
 
     # ---- detect-secrets on the lines that might hold something ---------------------------------
 
@@ -178,7 +239,11 @@ class SecretScanner:
             r"(^|/)(tests?|testdata|fixtures?)/|(^|/)test_|_test\.", path or ""
         )
         offset = 0
-        hits = {m.start() for m in PREFILTER.finditer(text)}
+        hits = {m.start() for m in PREFILTER_WORDS.finditer(text.lower())}
+        hits.update(m.start() for m in PREFILTER_QUOTED.finditer(text))
+        if "://" in text:
+            hits.update(m.start() for m in PREFILTER_URL_AUTH.finditer(text))
+        hits.update(m.start() for m in PREFILTER_TWILIO.finditer(text))
         if not hits:
             return out
         line_starts = []

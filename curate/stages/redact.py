@@ -7,6 +7,7 @@ already redacted, and nothing logs a value.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +26,7 @@ from curate.stages.base import Context, RecordStage, StageConfig, StageStats, re
 from curate.yamlconf import load_yaml
 
 NOT_SECRETS = {"email", "ip_address"}
+log = logging.getLogger("curate.redact")
 
 
 class DropIf(BaseModel):
@@ -152,4 +154,6 @@ class RedactStage(RecordStage):
         stats.records_in += len(batch.records)
         stats.records_out += len(records)
         stats.seconds += time.perf_counter() - started
+        # counts only: a detected value is never logged
+        log.debug("%s: %d records, %d kept", batch.source, len(batch.records), len(records))
         return Batch(batch.source, records, linenos, raws, batch.modified)
