@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+
+import pytest
 import signal
 import subprocess
 import time
@@ -158,11 +160,14 @@ def _slow_corpus(path: Path, n: int = 6000) -> None:
             fh.write(orjson.dumps({"id": f"d{i}", "text": text}) + b"\n")
 
 
-def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("kill_in_pass", [0, 1])
+def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, kill_in_pass):
     data = tmp_path / "data.jsonl"
     _slow_corpus(data)
-    # a backtracking-heavy condition keeps each unit busy long enough to be killed mid-way
-    stages = "  - filter: {where_not: ['text~(\\\\w+) (\\\\w+) \\\\2 \\\\1 zz']}\n  - filter: {min_chars: 1700}\n"
+    # a backtracking-heavy condition keeps each unit busy long enough to be killed mid-way;
+    # with a global stage in between, the run has two passes, and the kill lands in either
+    slow = "  - filter: {where_not: ['text~(\\\\w+) (\\\\w+) \\\\2 \\\\1 zz']}\n"
+    stages = slow + "  - dedup_exact: {}\n" + slow + "  - filter: {min_chars: 1700}\n"
     write_pipeline(tmp_path, inputs=[str(data)], stages=stages, chunk="32KB")
     reference = run_curate(
         "run", "pipeline.yaml", "-q", "--workers", "2", cwd=tmp_path, timeout=600
@@ -177,7 +182,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
         env=curate_env(),
         stderr=subprocess.PIPE,
     )
-    seg = tmp_path / "out" / ".curate-work" / "seg0"
+    seg = tmp_path / "out" / ".curate-work" / f"seg{kill_in_pass}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         done = list(seg.glob("*.done.json")) if seg.exists() else []
