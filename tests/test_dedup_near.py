@@ -152,3 +152,48 @@ def test_parameters_are_validated(args, message):
     result = run_curate("dedup", "near", *args, input=b"")
     assert result.returncode == 2
     assert result.stderr.decode().startswith(f"curate: error: {message}")
+
+
+def test_near_index_and_against_across_versions(tmp_path):
+    def doc(i: int, edit: int = 0) -> dict:
+        ws = words(120, 100 + i)
+        if edit:
+            ws = ws[:-edit] + words(edit, 999)
+        return {"id": f"v{i}-{edit}", "text": " ".join(ws)}
+
+    old = [doc(i) for i in range(20)]
+    new = [doc(i, edit=2) for i in range(10)] + [doc(i) for i in range(50, 55)]
+    (tmp_path / "old.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in old))
+    (tmp_path / "new.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in new))
+    write_pipeline(tmp_path, inputs=["old.jsonl"], stages="  - dedup_near: {}\n", out="v1")
+    assert run_curate("run", "pipeline.yaml", "-q", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "v1" / "indexes" / "0-dedup_near.near-index").exists()
+    write_pipeline(
+        tmp_path, inputs=["new.jsonl"], stages="  - dedup_near: {against: [v1]}\n", out="v2"
+    )
+    result = run_curate("run", "pipeline.yaml", "-q", "-w", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    kept = [orjson.loads(x)["id"] for x in read_dataset(tmp_path / "v2")]
+    assert kept == [f"v{i}-0" for i in range(50, 55)]
+    rejected = {
+        orjson.loads(x)["id"]: orjson.loads(x)["meta"]["rejected"]["duplicate_of"]
+        for x in read_dataset(tmp_path / "v2", "rejects")
+    }
+    assert rejected == {f"v{i}-2": f"t@1:v{i}-0" for i in range(10)}
+    piped = run_curate(
+        "dedup",
+        "near",
+        "--against",
+        str(tmp_path / "v1"),
+        input=(tmp_path / "new.jsonl").read_bytes(),
+    )
+    assert [orjson.loads(x)["id"] for x in piped.stdout.splitlines()] == kept
+    index = tmp_path / "pipe.near-index"
+    first = run_curate(
+        "dedup", "near", "--index", str(index), input=(tmp_path / "old.jsonl").read_bytes()
+    )
+    assert first.returncode == 0 and index.exists()
+    again = run_curate(
+        "dedup", "near", "--against", str(index), input=(tmp_path / "new.jsonl").read_bytes()
+    )
+    assert [orjson.loads(x)["id"] for x in again.stdout.splitlines()] == kept

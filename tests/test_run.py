@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-
-import pytest
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import orjson
+import pytest
 import zstandard
 
 from tests.conftest import BIN, FIXTURES, curate_env, run_curate, run_shell

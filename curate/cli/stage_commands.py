@@ -161,6 +161,13 @@ def dedup_near_command(
     verify: Annotated[
         str, typer.Option(help="signature (estimated Jaccard) or exact (true Jaccard of shingles).")
     ] = "exact",
+    index: Annotated[
+        str | None, typer.Option(help="Save the kept records' sketches to this index file.")
+    ] = None,
+    against: Annotated[
+        list[str] | None,
+        typer.Option(help="Drop near-duplicates of an earlier version (its index or folder)."),
+    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -180,6 +187,8 @@ def dedup_near_command(
         bands=bands,
         rows=rows,
         verify=verify,
+        index=index,
+        against=against or [],
     )
     stage = build_stage("dedup_near", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

@@ -75,8 +75,17 @@ class NearDecider:
         self.exact = exact
         self.buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
         self._sigs = np.zeros((1024, num_perm), dtype=np.uint32)
-        self._sets: list[np.ndarray] = []  # sorted unique shingle hashes of kept records
+        self._keys = np.zeros((1024, bands), dtype=np.uint64)
+        self._sets: list[np.ndarray | None] = []  # sorted unique shingle hashes of kept records
         self.kept = 0
+
+    def preload(self, keys: np.ndarray, sigs: np.ndarray) -> None:
+        """Records of earlier versions, kept before anything here; verified by signature."""
+        for row in range(len(keys)):
+            self._keep(keys[row].tolist(), sigs[row], None)
+
+    def kept_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._keys[: self.kept], self._sigs[: self.kept]
 
     def decide(
         self, keys: np.ndarray, sig: np.ndarray, shingles: np.ndarray | None = None
@@ -96,7 +105,7 @@ class NearDecider:
                 if j in tried:
                     continue
                 tried.add(j)
-                if self.exact:
+                if self.exact and self._sets[j] is not None and shingles is not None:
                     sim = jaccard_unique(shingles, self._sets[j])
                 else:
                     sim = float(np.count_nonzero(self._sigs[j] == sig)) / len(sig)
@@ -111,7 +120,11 @@ class NearDecider:
             grown = np.zeros((2 * len(self._sigs), self._sigs.shape[1]), dtype=np.uint32)
             grown[: len(self._sigs)] = self._sigs
             self._sigs = grown
+            grown_keys = np.zeros((2 * len(self._keys), self._keys.shape[1]), dtype=np.uint64)
+            grown_keys[: len(self._keys)] = self._keys
+            self._keys = grown_keys
         self._sigs[idx] = sig
+        self._keys[idx] = key_list
         if self.exact:
             self._sets.append(shingles)
         for band in range(self.bands):

@@ -8,22 +8,33 @@ records that can be affected — those sharing a band bucket with another (reduc
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
 import time
 from collections import deque
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
 from curate.dedup.minhash import MinHasher
-from curate.errors import RecordError
+from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
+from curate.errors import ConfigError, RecordError
 from curate.io.reader import Batch
+from curate.manifest import sha256_file
 from curate.records import get_path, split_path
-from curate.stages.base import Context, GlobalStage, ReduceContext, StageConfig, StageStats
+from curate.stages.base import (
+    Context,
+    GlobalStage,
+    ReduceContext,
+    StageConfig,
+    StageStats,
+    relative_path,
+)
 
 _POOL_STAGE: DedupNearStage | None = None
 
@@ -40,6 +51,8 @@ SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, s
 
 
 class DedupNearConfig(StageConfig):
+    path_fields: ClassVar[tuple[str, ...]] = ("index", "against")
+
     tokenizer: Literal["words", "chars", "code"] = "words"
     ngram: int = Field(5, ge=1, le=64)
     num_perm: int = Field(128, ge=8, le=1024)
@@ -52,6 +65,10 @@ class DedupNearConfig(StageConfig):
     # missed duplicate: weigh misses far more than datasketch's default (0.5, 0.5).
     weights: tuple[float, float] = (0.05, 0.95)
     seed: int = Field(1, ge=0)
+    index: str | None = Field(None, description="save the kept records' sketches here")
+    against: list[str] = Field(
+        default_factory=list, description="near-dedup indexes of earlier versions"
+    )
 
     @model_validator(mode="after")
     def _bands_rows(self) -> DedupNearConfig:
@@ -80,10 +97,71 @@ class DedupNearStage(GlobalStage):
         else:
             self.bands, self.rows = cfg.bands, cfg.rows
         self.exact = cfg.verify == "exact"
-        self.decider = NearDecider(self.bands, cfg.threshold, cfg.num_perm, self.exact)
-        self._kept_ids: list[str] = []
+        self.against = []
+        for path in cfg.against:
+            try:
+                index = NearIndex(Path(path))
+            except ValueError as exc:
+                raise ConfigError(f"dedup_near: against: {exc}") from None
+            if index.params != self.params():
+                raise ConfigError(
+                    f"dedup_near: against: {index.path} was built with {index.params}, "
+                    f"not {self.params()}"
+                )
+            self.against.append(index)
+        # earlier versions' records come first in the decider; their labels, in that order
+        self._external = [f"{ix.name()}:{rid}" for ix in self.against for rid in ix.ids]
+        self.decider = self._new_decider()
+        self._kept_ids: list[str] = list(self._external)
         self._id_parts = split_path(self.fields.id)
         self.key_bytes_per_record = 8 * self.bands + 4 * cfg.num_perm + 40
+
+    def params(self) -> dict:
+        cfg: DedupNearConfig = self.config
+        return {
+            "tokenizer": cfg.tokenizer,
+            "ngram": cfg.ngram,
+            "num_perm": cfg.num_perm,
+            "bands": self.bands,
+            "rows": self.rows,
+            "seed": cfg.seed,
+        }
+
+    def _new_decider(self) -> NearDecider:
+        decider = NearDecider(self.bands, self.config.threshold, self.config.num_perm, self.exact)
+        for index in self.against:
+            decider.preload(index.keys, index.sigs)
+        return decider
+
+    def resources(self, base_dir: Path | None = None) -> list[dict]:
+        out = []
+        for index in self.against:
+            sha, _ = sha256_file(index.path)
+            path = relative_path(str(index.path), base_dir) if base_dir else str(index.path)
+            out.append(
+                {
+                    "kind": "near_dedup_index",
+                    "stage": self.name,
+                    "path": path,
+                    "sha256": sha,
+                    "entries": len(index.ids),
+                }
+            )
+        return out
+
+    def flush(self, ctx: Context, stats: StageStats):
+        if self.config.index is not None:
+            keys, sigs = self.decider.kept_arrays()
+            n = len(self._external)
+            save_near_index(
+                Path(self.config.index),
+                keys[n:],
+                sigs[n:],
+                self._kept_ids[n:],
+                self.params(),
+                {"name": "pipe", "version": "", "stage": self.name},
+            )
+        return iter(())
 
     def manifest_info(self) -> dict:
         cfg: DedupNearConfig = self.config
@@ -137,7 +215,7 @@ class DedupNearStage(GlobalStage):
             dup, sim = decide(keys[j], sigs[j], sets[j] if sets is not None else None)
             if dup is None:
                 keep.append(i)
-                if ctx.keep_rejects:
+                if ctx.keep_rejects or self.config.index is not None or self.against:
                     self._kept_ids.append(self._id(batch.records[i]))
                 continue
             stats.dropped["near_duplicate"] += 1
@@ -167,6 +245,10 @@ class DedupNearStage(GlobalStage):
         if workers < 2:
             yield from super().stream(batches, ctx, stats)
             return
+        yield from self._parallel_stream(batches, ctx, stats, workers)
+        self.flush(ctx, stats)
+
+    def _parallel_stream(self, batches, ctx: Context, stats: StageStats, workers: int):
         global _POOL_STAGE
         _POOL_STAGE = self
         pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
@@ -199,7 +281,7 @@ class DedupNearStage(GlobalStage):
             dup, sim = decide(keys[j], sigs[j], sets[j] if sets is not None else None)
             if dup is None:
                 keep.append(i)
-                if ctx.keep_rejects:
+                if ctx.keep_rejects or self.config.index is not None or self.against:
                     self._kept_ids.append(self._id(batch.records[i]))
                 continue
             stats.dropped["near_duplicate"] += 1
@@ -255,10 +337,13 @@ class DedupNearStage(GlobalStage):
             if unit_keys
             else np.zeros((0, self.bands), np.uint64)
         )
-        candidates = np.flatnonzero(candidate_mask(all_keys))
+        external = [ix.keys for ix in self.against]
+        n_ext = sum(len(k) for k in external)
+        mask = candidate_mask(np.concatenate([*external, all_keys]) if external else all_keys)
+        candidates = np.flatnonzero(mask[n_ext:])
         decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
-        decider = NearDecider(self.bands, self.config.threshold, self.config.num_perm, self.exact)
-        kept_positions: list[int] = []
+        decider = self._new_decider()
+        kept_positions: list[int] = [-1 - i for i in range(n_ext)]
         units = np.searchsorted(offsets, candidates, side="right") - 1
         for pos, unit in zip(candidates.tolist(), units.tolist()):
             row = pos - int(offsets[unit])
@@ -269,10 +354,37 @@ class DedupNearStage(GlobalStage):
                 kept_positions.append(pos)
                 continue
             of = kept_positions[dup]
-            of_unit = int(np.searchsorted(offsets, of, side="right") - 1)
-            of_id = unit_keys[of_unit]["ids"][of - int(offsets[of_unit])]
+            if of < 0:  # a record of an earlier version
+                of_id = self._external[-1 - of]
+            else:
+                of_unit = int(np.searchsorted(offsets, of, side="right") - 1)
+                of_id = unit_keys[of_unit]["ids"][of - int(offsets[of_unit])]
             decisions[unit][row] = (
                 "near_duplicate",
                 {"duplicate_of": of_id, "similarity": round(sim, 4)},
             )
+        self._save_indexes(unit_keys, decisions, rctx)
         return decisions
+
+    def _save_indexes(
+        self, unit_keys: list[Any], decisions: list[dict], rctx: ReduceContext
+    ) -> None:
+        """Sketches of the records this stage kept: in the version folder, and to `index`."""
+        keys, sigs, ids = [], [], []
+        for unit, dropped in zip(unit_keys, decisions):
+            keep = np.ones(len(unit["keys"]), dtype=bool)
+            if dropped:
+                keep[list(dropped)] = False
+            keys.append(unit["keys"][keep])
+            sigs.append(unit["sigs"][keep])
+            ids.extend(itertools.compress(unit["ids"], keep.tolist()))
+        cfg: DedupNearConfig = self.config
+        all_keys = np.concatenate(keys) if keys else np.zeros((0, self.bands), np.uint64)
+        all_sigs = np.concatenate(sigs) if sigs else np.zeros((0, cfg.num_perm), np.uint32)
+        label = {"name": rctx.name, "version": rctx.version, "stage": self.name}
+        if rctx.out_dir is not None:
+            rel = f"indexes/{rctx.position}-{self.name}{SUFFIX}"
+            save_near_index(rctx.out_dir / rel, all_keys, all_sigs, ids, self.params(), label)
+            rctx.files.append(rel)
+        if cfg.index is not None:
+            save_near_index(Path(cfg.index), all_keys, all_sigs, ids, self.params(), label)
