@@ -197,3 +197,21 @@ def test_near_index_and_against_across_versions(tmp_path):
         "dedup", "near", "--against", str(index), input=(tmp_path / "new.jsonl").read_bytes()
     )
     assert [orjson.loads(x)["id"] for x in again.stdout.splitlines()] == kept
+
+
+def test_keep_prefer_in_run_and_refused_in_pipe(tmp_path):
+    base = words(150, 7)
+    records = [
+        {"id": "low", "text": " ".join(base), "meta": {"stars": 1}},
+        {"id": "high", "text": " ".join(base[:-1] + ["zzz"]), "meta": {"stars": 50}},
+        {"id": "other", "text": " ".join(words(150, 8)), "meta": {"stars": 3}},
+    ]
+    (tmp_path / "d.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    write_pipeline(
+        tmp_path, inputs=["d.jsonl"], stages="  - dedup_near: {keep: {prefer: ['-meta.stars']}}\n"
+    )
+    result = run_curate("run", "pipeline.yaml", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [orjson.loads(x)["id"] for x in read_dataset(tmp_path / "out")] == ["high", "other"]
+    rejected = [orjson.loads(x) for x in read_dataset(tmp_path / "out", "rejects")]
+    assert [(r["id"], r["meta"]["rejected"]["duplicate_of"]) for r in rejected] == [("low", "high")]

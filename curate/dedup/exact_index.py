@@ -119,6 +119,17 @@ def prefer_survivors(
     Fields prefixed with '-' rank descending. Missing values rank last; ties by input order.
     """
 
+    compare = rank_comparator(ranks, prefer)
+    return {
+        first: min(members, key=functools.cmp_to_key(compare)) if len(members) > 1 else first
+        for first, members in groups.items()
+    }
+
+
+def rank_comparator(ranks: dict[int, list], prefer: list[str]):
+    """cmp(a, b) for positions a, b: by `prefer` fields ('-' = descending, missing last),
+    then input order."""
+
     def compare(a: int, b: int) -> int:
         for i, spec in enumerate(prefer):
             va, vb = ranks[a][i], ranks[b][i]
@@ -137,10 +148,7 @@ def prefer_survivors(
             return -1 if less else 1
         return -1 if a < b else (1 if a > b else 0)
 
-    return {
-        first: min(members, key=functools.cmp_to_key(compare)) if len(members) > 1 else first
-        for first, members in groups.items()
-    }
+    return compare
 
 
 _MAGIC = b"CURATE-EXACT-INDEX-1\n"

@@ -8,6 +8,7 @@ records that can be affected — those sharing a band bucket with another (reduc
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from curate.dedup.exact_index import rank_comparator
 from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
 from curate.dedup.minhash import MinHasher
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
@@ -35,6 +37,7 @@ from curate.stages.base import (
     StageStats,
     relative_path,
 )
+from curate.stages.dedup_exact import KeepConfig
 
 _POOL_STAGE: DedupNearStage | None = None
 
@@ -65,6 +68,7 @@ class DedupNearConfig(StageConfig):
     # missed duplicate: weigh misses far more than datasketch's default (0.5, 0.5).
     weights: tuple[float, float] = (0.05, 0.95)
     seed: int = Field(1, ge=0)
+    keep: Literal["first"] | KeepConfig = "first"
     index: str | None = Field(None, description="save the kept records' sketches here")
     against: list[str] = Field(
         default_factory=list, description="near-dedup indexes of earlier versions"
@@ -241,6 +245,11 @@ class DedupNearStage(GlobalStage):
 
     def stream(self, batches, ctx: Context, stats: StageStats):
         """Sketch batches on a pool of forked processes while this one decides, in order."""
+        if not isinstance(self.config.keep, str):
+            raise ConfigError(
+                "dedup_near: keep.prefer ranks copies across the whole input and "
+                "needs `curate run`; a pipe keeps the first copy"
+            )
         workers = min(os.cpu_count() or 1, 8)
         if workers < 2:
             yield from super().stream(batches, ctx, stats)
@@ -320,7 +329,14 @@ class DedupNearStage(GlobalStage):
             )
         sigs, keys, sets = self._sketch(texts)
         stats.seconds += time.perf_counter() - started
+        ranks = None
+        if not isinstance(self.config.keep, str):
+            ranks = [
+                [get_path(r, split_path(f.lstrip("-"))) for f in self.config.keep.prefer]
+                for r in batch.records
+            ]
         return batch, {
+            "ranks": ranks,
             "keys": keys,
             "sigs": sigs,
             "sets": sets,
@@ -341,6 +357,17 @@ class DedupNearStage(GlobalStage):
         n_ext = sum(len(k) for k in external)
         mask = candidate_mask(np.concatenate([*external, all_keys]) if external else all_keys)
         candidates = np.flatnonzero(mask[n_ext:])
+        if not isinstance(self.config.keep, str):
+            # the same rule, walking the candidates in preferred order instead of input order
+            ranks = {}
+            for pos in candidates.tolist():
+                unit = int(np.searchsorted(offsets, pos, side="right") - 1)
+                ranks[pos] = unit_keys[unit]["ranks"][pos - int(offsets[unit])]
+            order = sorted(
+                candidates.tolist(),
+                key=functools.cmp_to_key(rank_comparator(ranks, self.config.keep.prefer)),
+            )
+            candidates = np.array(order, dtype=np.int64)
         decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
         decider = self._new_decider()
         kept_positions: list[int] = [-1 - i for i in range(n_ext)]
