@@ -1,0 +1,1 @@
+"""SPDX license expressions: parsing, normalising and judging them against a policy."""
