@@ -256,3 +256,46 @@ def redact_command(
     )
     stage = build_stage("redact", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+@app.command("license")
+def license_command(
+    inputs: Inputs = None,
+    policy: Annotated[
+        str | None, typer.Option(help="Allow/deny policy YAML (default: rules/licenses.yaml).")
+    ] = None,
+    metadata: Annotated[
+        list[str] | None, typer.Option(help="Metadata fields holding a license (repeatable).")
+    ] = None,
+    no_spdx_tags: Annotated[bool, typer.Option("--no-spdx-tags", help="Ignore SPDX tags.")] = False,
+    no_scancode: Annotated[
+        bool, typer.Option("--no-scancode", help="Skip scancode detection.")
+    ] = False,
+    cache: Annotated[
+        str | None, typer.Option(help="Keep scancode results in this file between runs.")
+    ] = None,
+    path_field: Annotated[
+        str, typer.Option(help="Dotted field holding the file path.")
+    ] = "meta.path",
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Annotate meta.license (SPDX expression, source, allowed) and keep what the policy allows.
+
+    Example: curate cat code.jsonl.zst | curate license --cache .license-cache.jsonl > permissive.jsonl
+    """
+    options = dict(
+        policy=policy,
+        spdx_tags=not no_spdx_tags,
+        scancode=not no_scancode,
+        cache=cache,
+        path_field=path_field,
+    )
+    if metadata:
+        options["metadata"] = metadata
+    stage = build_stage("license", options, make_fields(id_field, text_field))
+    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)

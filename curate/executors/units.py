@@ -31,6 +31,7 @@ from curate.io.hashing import HashingReader
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, _Truncated, iter_line_batches, parse_lines
 from curate.io.sources import Source
+from curate.records import set_path, split_path
 from curate.stages.base import Context, GlobalStage, Stage, StageStats
 
 
@@ -58,7 +59,7 @@ def plan_segments(stages: list[Stage]) -> list[Segment]:
     applies: GlobalStage | None = None
     applies_at: int | None = None
     for i, stage in enumerate(stages):
-        if isinstance(stage, GlobalStage):
+        if isinstance(stage, GlobalStage) and stage.is_global:
             segments.append(
                 Segment(len(segments), applies, current, stage, applies_at, positions, i)
             )
@@ -182,6 +183,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 _ZSTD_LEVEL = 1  # scratch data: fast beats small
+ANNOTATE = "__annotate__"  # a decision that keeps the record and sets {dotted path: value}
 log = logging.getLogger("curate.run")
 
 
@@ -341,6 +343,13 @@ def _run_apply_only(
         for i in sorted(decisions):
             reason, details = decisions[i]
             record = orjson.loads(lines[i])
+            if reason == ANNOTATE:
+                comp.add_records([record], setup.fields, sign=-1)  # counted again, annotated
+                for path, value in details.items():
+                    set_path(record, split_path(path), value)
+                comp.add_records([record], setup.fields)
+                lines[i] = orjson.dumps(record)
+                continue
             dropped_records.append(record)
             st.dropped[reason] += 1
             ctx.reject(record, name, reason, details)
@@ -389,6 +398,13 @@ def _apply_decisions(
             raws.append(raw)
             continue
         reason, details = verdict
+        if reason == ANNOTATE:  # the global stage keeps the record and sets fields on it
+            for path, value in details.items():
+                set_path(record, split_path(path), value)
+            records.append(record)
+            linenos.append(lineno)
+            raws.append(orjson.dumps(record))
+            continue
         st.dropped[reason] += 1
         ctx.reject(record, stage.name if stage else "?", reason, details)
     st.records_out = len(records)

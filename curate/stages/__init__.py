@@ -13,6 +13,7 @@ from curate.stages.base import Context, GlobalStage, RecordStage, Stage, StageCo
 
 _REGISTRY: dict[str, str] = {
     "filter": "curate.stages.filter:FilterStage",
+    "license": "curate.stages.license:LicenseStage",
     "optout": "curate.stages.optout:OptoutStage",
     "redact": "curate.stages.redact:RedactStage",
     "tag": "curate.stages.tag:TagStage",

@@ -1,0 +1,256 @@
+"""`license`: know each record's license as an SPDX expression and keep what the policy allows.
+
+Sources, first hit wins, each switchable: metadata fields (names normalised to SPDX with
+scancode's license database), an `SPDX-License-Identifier:` tag, scancode detection of license
+texts and notices. Each record gets `meta.license = {expression, source, allowed}`; dropped
+records get reason `license_denied` or `license_unknown`.
+
+With `by_repo: meta.repo` the stage is global: the map finds each repository's license files
+(LICENSE, COPYING, LICENCE, ...) and detects their license; the reduce gives that license to
+every file of the repository that has none of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+from pydantic import Field
+
+from curate.errors import ConfigError, RecordError
+from curate.io.reader import Batch
+from curate.licenses.policy import Policy, Verdict, load_policy
+from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_tag
+from curate.manifest import sha256_file
+from curate.records import get_path, split_path
+from curate.rules_path import shipped_rules
+from curate.stages.base import (
+    Context,
+    GlobalStage,
+    ReduceContext,
+    StageConfig,
+    StageStats,
+    relative_path,
+)
+
+LICENSE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|COPYRIGHT|UNLICENSE)([.\-_][^/]*)?$", re.I)
+
+
+class LicenseConfig(StageConfig):
+    path_fields: ClassVar[tuple[str, ...]] = ("policy", "cache")
+
+    policy: str | None = Field(None, description="allow/deny policy (default: rules/licenses.yaml)")
+    metadata: list[str] = Field(
+        default_factory=lambda: ["meta.license", "meta.detected_licenses", "license"]
+    )
+    spdx_tags: bool = True
+    scancode: bool = True
+    cache: str | None = Field(None, description="file to keep scancode results between runs")
+    by_repo: str | None = Field(None, description="repository field: files inherit its license")
+    path_field: str = "meta.path"
+
+
+class LicenseStage(GlobalStage):
+    name = "license"
+    Config = LicenseConfig
+
+    def setup(self) -> None:
+        cfg: LicenseConfig = self.config
+        os.environ.setdefault(
+            "SCANCODE_TEMP", str(Path(os.environ.get("TMPDIR", "/tmp")) / "curate-scancode")
+        )
+        self.policy_path = Path(cfg.policy) if cfg.policy else shipped_rules("licenses.yaml")
+        self.policy: Policy = load_policy(self.policy_path)
+        self.detector = Detector(Path(cfg.cache) if cfg.cache else None) if cfg.scancode else None
+        self.meta_parts = [split_path(f) for f in cfg.metadata]
+        self.path_parts = split_path(cfg.path_field)
+        self.repo_parts = split_path(cfg.by_repo) if cfg.by_repo else None
+        self.is_global = cfg.by_repo is not None  # per-record unless licenses flow per repository
+
+    def resources(self, base_dir: Path | None = None) -> list[dict]:
+        sha, _ = sha256_file(self.policy_path)
+        rel = relative_path(str(self.policy_path), base_dir) if base_dir else str(self.policy_path)
+        return [
+            {
+                "kind": "license_policy",
+                "stage": self.name,
+                "path": rel,
+                "sha256": sha,
+                "entries": self.policy.entries,
+            }
+        ]
+
+    # ---- one record's own license -------------------------------------------------------------
+
+    def own_license(self, record: dict, text: str) -> tuple[str | None, str | None, str | None]:
+        """(expression, source, raw unparsable value) from the record itself."""
+        for parts in self.meta_parts:
+            value = get_path(record, parts)
+            if isinstance(value, dict):
+                value = value.get("expression")
+            if isinstance(value, list):
+                items = [normalize(str(v)) for v in value if v]
+                items = [f"({i})" if " " in i else i for i in items if i]
+                if items:
+                    return " AND ".join(dict.fromkeys(items)), "metadata", None
+                continue
+            if isinstance(value, str) and value.strip():
+                normalized = normalize(value)
+                if normalized:
+                    return normalized, "metadata", None
+                return None, "metadata", value
+        if self.config.spdx_tags:
+            tag = spdx_tag(text)
+            if tag:
+                return tag, "spdx_tag", None
+        if self.detector is not None and could_hold_license(text):
+            found = self.detector.detect(text)
+            if found:
+                return found, "scancode", None
+        return None, None, None
+
+    def _annotate(self, record: dict, verdict: Verdict, source: str | None) -> None:
+        meta = record.get("meta")
+        if not isinstance(meta, dict):
+            meta = {}
+            record["meta"] = meta
+        info: dict[str, Any] = {
+            "expression": verdict.expression,
+            "source": source,
+            "allowed": verdict.allowed,
+        }
+        if verdict.raw is not None:
+            info["raw"] = verdict.raw
+        meta["license"] = info
+
+    def _decide(
+        self, record: dict, expression: str | None, source: str | None, raw: str | None
+    ) -> str | None:
+        """Annotate the record; return a drop reason or None."""
+        verdict = self.policy.judge(expression) if expression else Verdict(None, None, raw)
+        self._annotate(record, verdict, source)
+        if verdict.allowed is True:
+            return None
+        if verdict.allowed is False:
+            return "license_denied"
+        return "license_unknown" if self.policy.unknown == "drop" else None
+
+    # ---- per-record form -----------------------------------------------------------------------
+
+    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        if self.is_global:
+            raise RecordError("by_repo needs the whole input: use `curate run`")
+        started = time.perf_counter()
+        records, linenos, raws = [], [], []
+        for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
+            try:
+                text = self.fields.text_of(record)
+            except RecordError as exc:
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
+                continue
+            expression, source, unparsable = self.own_license(record, text)
+            reason = self._decide(record, expression, source, unparsable)
+            if reason is not None:
+                stats.dropped[reason] += 1
+                ctx.reject(record, self.name, reason, None)
+                continue
+            records.append(record)
+            linenos.append(lineno)
+            raws.append(orjson.dumps(record))
+        stats.records_in += len(batch.records)
+        stats.records_out += len(records)
+        stats.seconds += time.perf_counter() - started
+        if self.detector is not None:
+            self.detector.save()
+        return Batch(batch.source, records, linenos, raws, batch.modified)
+
+    def stream(self, batches, ctx: Context, stats: StageStats):
+        if self.is_global:
+            raise ConfigError("license: by_repo needs the whole input at once: use `curate run`")
+        for batch in batches:
+            if batch.records:
+                batch = self.process(batch, ctx, stats)
+            if batch.records:
+                yield batch
+
+    # ---- by repository (curate run) -------------------------------------------------------------
+
+    def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
+        started = time.perf_counter()
+        keep_rows, own, repo_files = [], [], []
+        for i, record in enumerate(batch.records):
+            try:
+                text = self.fields.text_of(record)
+            except RecordError as exc:
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, batch.linenos[i], exc.problem, batch.raws[i])
+                continue
+            repo = get_path(record, self.repo_parts)
+            path = get_path(record, self.path_parts)
+            expression, source, unparsable = self.own_license(record, text)
+            is_license_file = isinstance(path, str) and bool(LICENSE_FILE.search(path))
+            keep_rows.append(i)
+            own.append((expression, source, unparsable))
+            repo_files.append(
+                str(repo) if repo is not None and is_license_file and expression else None
+            )
+        if len(keep_rows) != len(batch.records):
+            batch = Batch(
+                batch.source,
+                [batch.records[i] for i in keep_rows],
+                [batch.linenos[i] for i in keep_rows],
+                [batch.raws[i] for i in keep_rows],
+                batch.modified,
+            )
+        repos = [get_path(r, self.repo_parts) for r in batch.records]
+        stats.seconds += time.perf_counter() - started
+        if self.detector is not None:
+            self.detector.save()
+        return batch, {
+            "own": own,
+            "repo_license": repo_files,
+            "repos": [None if r is None else str(r) for r in repos],
+        }
+
+    def reduce(
+        self, unit_keys: list[Any], rctx: ReduceContext
+    ) -> list[dict[int, tuple[str, dict]]]:
+        """Each repository's license: its license files' expressions, AND-ed, sorted."""
+        found: dict[str, list[str]] = {}
+        for keys in unit_keys:
+            for (expression, _source, _raw), repo in zip(keys["own"], keys["repo_license"]):
+                if repo is not None and expression not in found.setdefault(repo, []):
+                    found[repo].append(expression)
+        by_repo = {
+            repo: " AND ".join(sorted(f"({e})" if " " in e else e for e in exprs))
+            for repo, exprs in found.items()
+            if exprs
+        }
+        decisions: list[dict[int, tuple[str, dict]]] = []
+        for keys in unit_keys:
+            unit: dict[int, tuple[str, dict]] = {}
+            for i, ((expression, source, raw), repo) in enumerate(zip(keys["own"], keys["repos"])):
+                if expression is None and repo in by_repo:
+                    expression, source, raw = by_repo[repo], "repository", None
+                verdict = self.policy.judge(expression) if expression else Verdict(None, None, raw)
+                info = {
+                    "expression": verdict.expression,
+                    "source": source,
+                    "allowed": verdict.allowed,
+                }
+                if verdict.raw is not None:
+                    info["raw"] = verdict.raw
+                if verdict.allowed is True or (
+                    verdict.allowed is None and self.policy.unknown == "keep"
+                ):
+                    unit[i] = ("__annotate__", {"meta.license": info})
+                else:
+                    reason = "license_denied" if verdict.allowed is False else "license_unknown"
+                    unit[i] = (reason, {"license": info})
+            decisions.append(unit)
+        return decisions

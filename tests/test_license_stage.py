@@ -1,0 +1,235 @@
+"""License stage: real license texts, SPDX tags, standard headers, no license, repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from curate.fields import Fields
+from curate.io.policy import ErrorPolicy
+from curate.io.reader import Batch
+from curate.stages.base import Context, StageStats
+from curate.stages.license import LicenseConfig, LicenseStage
+from tests.conftest import run_curate
+from tests.test_run import read_dataset, write_pipeline
+
+COMMON = Path("/usr/share/common-licenses")
+PYTHON_LICENSE = Path(__import__("sysconfig").get_paths()["stdlib"]) / "LICENSE.txt"
+
+HEADERS = {
+    "Apache-2.0": '# Copyright 2024 Example Corp.\n#\n# Licensed under the Apache License, Version 2.0 (the "License");\n'
+    "# you may not use this file except in compliance with the License.\n"
+    "# You may obtain a copy of the License at\n#\n#     http://www.apache.org/licenses/LICENSE-2.0\n"
+    "#\n# Unless required by applicable law or agreed to in writing, software\n"
+    '# distributed under the License is distributed on an "AS IS" BASIS,\n'
+    "# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.\n"
+    "# See the License for the specific language governing permissions and\n"
+    "# limitations under the License.\n\nimport os\n",
+    "MIT": "/*\n * Copyright (c) 2023 Jane Doe\n *\n * Permission is hereby granted, free of charge, to any person obtaining a copy\n"
+    ' * of this software and associated documentation files (the "Software"), to deal\n'
+    " * in the Software without restriction, including without limitation the rights\n"
+    " * to use, copy, modify, merge, publish, distribute, sublicense, and/or sell\n"
+    " * copies of the Software, and to permit persons to whom the Software is\n"
+    " * furnished to do so, subject to the following conditions:\n *\n"
+    " * The above copyright notice and this permission notice shall be included in all\n"
+    " * copies or substantial portions of the Software.\n *\n"
+    ' * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR\n'
+    " * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,\n"
+    " * FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE\n"
+    " * AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER\n"
+    " * LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,\n"
+    " * OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE\n"
+    " * SOFTWARE.\n */\nint main(void) { return 0; }\n",
+    "BSD-3-Clause": (COMMON / "BSD").read_text() if (COMMON / "BSD").exists() else "",
+    "GPL-2.0-or-later": "# This program is free software; you can redistribute it and/or modify\n"
+    "# it under the terms of the GNU General Public License as published by\n"
+    "# the Free Software Foundation; either version 2 of the License, or\n"
+    "# (at your option) any later version.\n#\n"
+    "# This program is distributed in the hope that it will be useful,\n"
+    "# but WITHOUT ANY WARRANTY; without even the implied warranty of\n"
+    "# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the\n"
+    "# GNU General Public License for more details.\n\nx = 1\n",
+}
+
+
+@pytest.fixture(scope="module")
+def stage():
+    return LicenseStage(LicenseConfig(), Fields())
+
+
+def annotate(stage, records):
+    ctx = Context(ErrorPolicy(), keep_rejects=True)
+    out = stage.process(
+        Batch("t", records, list(range(1, len(records) + 1)), [b""] * len(records)),
+        ctx,
+        StageStats(),
+    )
+    return out.records, ctx.rejects
+
+
+@pytest.mark.parametrize(
+    "name, expression, allowed",
+    [
+        ("Apache-2.0", "Apache-2.0", True),
+        ("GPL-3", "GPL-3.0-only", False),
+        ("GPL-2", "GPL-2.0-only", False),
+        ("LGPL-2.1", "LGPL-2.1-only", False),
+        ("MPL-2.0", "MPL-2.0", False),
+        ("BSD", "BSD-3-Clause", True),
+        ("CC0-1.0", "CC0-1.0", True),
+    ],
+)
+def test_full_license_texts_from_the_machine(stage, name, expression, allowed):
+    record = {"id": name, "text": (COMMON / name).read_text()}
+    kept, rejects = annotate(stage, [record])
+    info = (kept or rejects)[0]["meta"].get("license") or rejects[0]["meta"]["license"]
+    assert (info["expression"], info["source"], info["allowed"]) == (
+        expression,
+        "scancode",
+        allowed,
+    )
+
+
+def test_python_license_is_python_not_gpl(stage):
+    kept, _ = annotate(stage, [{"id": "py", "text": PYTHON_LICENSE.read_text()}])
+    assert kept[0]["meta"]["license"]["expression"] == "Python-2.0"
+
+
+@pytest.mark.parametrize("expected", list(HEADERS))
+def test_standard_headers(stage, expected):
+    kept, rejects = annotate(stage, [{"id": "h", "text": HEADERS[expected]}])
+    rec = (kept or rejects)[0]
+    assert rec["meta"]["license"]["expression"] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expression, allowed",
+    [
+        ("// SPDX-License-Identifier: MIT\nint x;", "MIT", True),
+        (
+            "# SPDX-License-Identifier: Apache-2.0 OR GPL-2.0-only\n",
+            "Apache-2.0 OR GPL-2.0-only",
+            True,
+        ),
+        (
+            "/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */\n",
+            "GPL-2.0-only WITH Linux-syscall-note",
+            False,
+        ),
+        ("<!-- SPDX-License-Identifier: BSD-2-Clause -->\n<p>", "BSD-2-Clause", True),
+    ],
+)
+def test_spdx_tags(stage, text, expression, allowed):
+    kept, rejects = annotate(stage, [{"id": "t", "text": text}])
+    rec = (kept or rejects)[0]
+    assert (rec["meta"]["license"]["expression"], rec["meta"]["license"]["source"]) == (
+        expression,
+        "spdx_tag",
+    )
+    assert bool(kept) is allowed
+
+
+def test_metadata_names_are_normalised(stage):
+    records = [
+        {"id": "1", "text": "x", "meta": {"license": "Apache 2.0"}},
+        {"id": "2", "text": "x", "meta": {"license": "MIT License"}},
+        {"id": "3", "text": "x", "meta": {"detected_licenses": ["mit", "bsd-new"]}},
+        {"id": "4", "text": "x", "license": "apache-2.0"},
+        {"id": "5", "text": "x", "meta": {"license": "Some Custom Thing"}},
+    ]
+    kept, rejects = annotate(stage, records)
+    assert [r["meta"]["license"]["expression"] for r in kept] == [
+        "Apache-2.0",
+        "MIT",
+        "MIT AND BSD-3-Clause",
+        "Apache-2.0",
+    ]
+    assert rejects[0]["meta"]["rejected"]["reason"] == "license_unknown"
+    assert rejects[0]["meta"]["license"] == {
+        "expression": None,
+        "source": "metadata",
+        "allowed": None,
+        "raw": "Some Custom Thing",
+    }
+
+
+def test_no_license_is_unknown_and_the_cache_persists(tmp_path):
+    cache = tmp_path / "cache.jsonl"
+    stage = LicenseStage(LicenseConfig(cache=str(cache)), Fields())
+    kept, rejects = annotate(
+        stage,
+        [
+            {"id": "n", "text": "def f():\n    return 1\n"},
+            {"id": "a", "text": (COMMON / "Apache-2.0").read_text()},
+        ],
+    )
+    assert [r["id"] for r in rejects] == ["n"]
+    assert rejects[0]["meta"]["rejected"]["reason"] == "license_unknown"
+    saved = [orjson.loads(x) for x in cache.read_bytes().splitlines()]
+    assert [e["expression"] for e in saved] == ["Apache-2.0"]
+    again = LicenseStage(LicenseConfig(cache=str(cache)), Fields())
+    annotate(again, [{"id": "a", "text": (COMMON / "Apache-2.0").read_text()}])
+    assert (again.detector.hits, again.detector.misses) == (1, 0)
+
+
+def test_repository_licenses_in_a_run(tmp_path):
+    records = [
+        {
+            "id": "a/LICENSE",
+            "text": (COMMON / "Apache-2.0").read_text(),
+            "meta": {"repo": "a/x", "path": "LICENSE"},
+        },
+        {"id": "a/m.py", "text": "print(1)\n", "meta": {"repo": "a/x", "path": "src/m.py"}},
+        {
+            "id": "b/COPYING",
+            "text": (COMMON / "GPL-3").read_text(),
+            "meta": {"repo": "b/y", "path": "COPYING"},
+        },
+        {"id": "b/m.py", "text": "print(2)\n", "meta": {"repo": "b/y", "path": "m.py"}},
+        {
+            "id": "b/mit.py",
+            "text": "# SPDX-License-Identifier: MIT\n",
+            "meta": {"repo": "b/y", "path": "mit.py"},
+        },
+        {"id": "c/m.py", "text": "print(3)\n", "meta": {"repo": "c/z", "path": "m.py"}},
+    ]
+    (tmp_path / "d.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    write_pipeline(tmp_path, inputs=["d.jsonl"], stages="  - license: {by_repo: meta.repo}\n")
+    result = run_curate("run", "pipeline.yaml", "-q", "-w", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    kept = {
+        orjson.loads(x)["id"]: orjson.loads(x)["meta"]["license"]
+        for x in read_dataset(tmp_path / "out")
+    }
+    assert kept == {
+        "a/LICENSE": {"expression": "Apache-2.0", "source": "scancode", "allowed": True},
+        "a/m.py": {"expression": "Apache-2.0", "source": "repository", "allowed": True},
+        "b/mit.py": {"expression": "MIT", "source": "spdx_tag", "allowed": True},
+    }
+    rejected = {
+        orjson.loads(x)["id"]: orjson.loads(x)["meta"]["rejected"]["reason"]
+        for x in read_dataset(tmp_path / "out", "rejects")
+    }
+    assert rejected == {
+        "b/COPYING": "license_denied",
+        "b/m.py": "license_denied",
+        "c/m.py": "license_unknown",
+    }
+    manifest = orjson.loads((tmp_path / "out" / "manifest.json").read_bytes())
+    assert manifest["composition"]["license"]["Apache-2.0"]["records"] == 2
+
+
+def test_unknown_keep_policy_through_the_cli(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("unknown: keep\nallow: [MIT]\ndeny: [GPL-3.0-only]\n")
+    data = (
+        b'{"id": "1", "text": "no license here"}\n'
+        b'{"id": "2", "text": "// SPDX-License-Identifier: GPL-3.0-only"}\n'
+    )
+    result = run_curate("license", "--policy", str(policy), "--no-scancode", "-v", input=data)
+    assert result.returncode == 0, result.stderr
+    out = [orjson.loads(x) for x in result.stdout.splitlines()]
+    assert [(r["id"], r["meta"]["license"]["allowed"]) for r in out] == [("1", None)]
+    assert b"dropped: license_denied=1" in result.stderr
