@@ -13,6 +13,7 @@ decisions come from keys in unit order, and only the parent writes shards.
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 import os
@@ -123,6 +124,9 @@ class _Runner:
         self.pool = None
         self.pending: deque = deque()
         if workers > 1:
+            # what the stages loaded (rules, scancode's ~1 GB license index) is shared with the
+            # forked workers; frozen, the collector does not touch (and so copy) those pages
+            gc.freeze()
             ctx = multiprocessing.get_context("fork")
             self.pool = ctx.Pool(workers, initializer=_ignore_sigint)
 

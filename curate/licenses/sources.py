@@ -168,16 +168,21 @@ class Detector:
     def _scan(self, text: str) -> str | None:
         matches = self.index.match(query_string=text, approximate=False)
         weight: dict[str, int] = {}
+        notice: dict[str, int] = {}
         for match in matches:
-            expression = match.rule.license_expression
+            rule = match.rule
+            expression = rule.license_expression
             if expression and expression not in VAGUE:
                 weight[expression] = weight.get(expression, 0) + match.len()
+                if rule.is_license_notice or rule.is_license_tag:
+                    notice[expression] = max(notice.get(expression, 0), match.len())
         if not weight:
             return None
-        # a license text that mentions others in passing (CPython's LICENSE names the GPL in its
-        # history table) is that license: keep what covers at least a quarter of the top one
+        # A license text that mentions others in passing (CPython's LICENSE names the GPL in
+        # its history table) is that license: keep what covers at least a quarter of the top
+        # one, plus any full notice (a header of 20+ words) — a file under two licenses has both.
         top = max(weight.values())
-        keys = [k for k, w in weight.items() if w * 4 >= top]
+        keys = [k for k, w in weight.items() if w * 4 >= top or notice.get(k, 0) >= 20]
         combined = keys[0] if len(keys) == 1 else " AND ".join(f"({k})" for k in keys)
         try:
             return self._to_spdx(combined)
