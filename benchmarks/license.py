@@ -119,7 +119,7 @@ def main() -> None:
     rng = random.Random(11)
     sample = rng.sample(files, min(args.sample, len(files)))
     started = time.perf_counter()
-    for path, text in sample:
+    for _path, text in sample:
         list(detect_licenses(index=index, query_string=text))  # scancode's defaults: approximate
     scancode_rate = len(sample) / (time.perf_counter() - started)
 
@@ -143,7 +143,7 @@ def main() -> None:
 
     curate_ok = sum(has(got.get(p), spdx) for p, _, spdx in labelled)
     scan_ok = 0
-    for path, text, spdx in labelled:
+    for _path, text, spdx in labelled:
         detections = list(detect_licenses(index=index, query_string=text))
         expressions = [d.license_expression_spdx for d in detections if d.license_expression_spdx]
         scan_ok += any(has(e, spdx) for e in expressions)
