@@ -59,6 +59,19 @@ class Batch:
     def __len__(self) -> int:
         return len(self.records)
 
+    def select(self, rows: list[int]) -> Batch:
+        """The records at `rows` (in that order), with their line numbers and raw bytes."""
+        if len(rows) == len(self.records):
+            return self
+        linenos, raws = self.linenos, self.raws
+        return Batch(
+            self.source,
+            [self.records[i] for i in rows],
+            [linenos[i] for i in rows],
+            [raws[i] for i in rows],
+            self.modified,
+        )
+
 
 class _Truncated(Exception):
     def __init__(self, error: StreamError, line: int, partial: bytes):

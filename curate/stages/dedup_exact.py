@@ -183,16 +183,7 @@ class DedupExactStage(GlobalStage):
         stats.records_in += len(records)
         stats.records_out += len(keep_rows)
         stats.seconds += time.perf_counter() - started
-        if len(keep_rows) == len(records):
-            return batch
-        linenos, raws = batch.linenos, batch.raws
-        return Batch(
-            batch.source,
-            [records[i] for i in keep_rows],
-            [linenos[i] for i in keep_rows],
-            [raws[i] for i in keep_rows],
-            batch.modified,
-        )
+        return batch.select(keep_rows)
 
     def _ids(self, records: list[dict]) -> list[str]:
         parts = self.fields.id_parts
@@ -238,14 +229,7 @@ class DedupExactStage(GlobalStage):
     def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
         started = time.perf_counter()
         digests, rows = self._digests(batch, ctx, stats)
-        if len(rows) != len(batch.records):
-            batch = Batch(
-                batch.source,
-                [batch.records[i] for i in rows],
-                [batch.linenos[i] for i in rows],
-                [batch.raws[i] for i in rows],
-                batch.modified,
-            )
+        batch = batch.select(rows)
         keys: dict[str, Any] = {
             "digests": digests_to_array(digests),
             "ids": self._ids(batch.records),

@@ -46,6 +46,16 @@ def _sketch_job(texts: list[str]):
     return _POOL_STAGE._sketch(texts)
 
 
+class _Done:
+    """A finished result with the interface of a pool's AsyncResult."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value
+
+
 def _quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -212,36 +222,9 @@ class DedupNearStage(GlobalStage):
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         started = time.perf_counter()
         texts, rows = self._texts(batch, ctx, stats)
-        sigs, keys, sets = self._sketch(texts)
-        keep: list[int] = []
-        decide = self.decider.decide
-        for j, i in enumerate(rows):
-            dup, sim = decide(keys[j], sigs[j], sets[j] if sets is not None else None)
-            if dup is None:
-                keep.append(i)
-                if ctx.keep_rejects or self.config.index is not None or self.against:
-                    self._kept_ids.append(self._id(batch.records[i]))
-                continue
-            stats.dropped["near_duplicate"] += 1
-            if ctx.keep_rejects:
-                ctx.reject(
-                    batch.records[i],
-                    self.name,
-                    "near_duplicate",
-                    {"duplicate_of": self._kept_ids[dup], "similarity": round(sim, 4)},
-                )
-        stats.records_in += len(batch.records)
-        stats.records_out += len(keep)
+        sketch = self._sketch(texts)
         stats.seconds += time.perf_counter() - started
-        if len(keep) == len(batch.records):
-            return batch
-        return Batch(
-            batch.source,
-            [batch.records[i] for i in keep],
-            [batch.linenos[i] for i in keep],
-            [batch.raws[i] for i in keep],
-            batch.modified,
-        )
+        return self._decide(batch, rows, _Done(sketch), ctx, stats)
 
     def stream(self, batches, ctx: Context, stats: StageStats):
         """Sketch batches on a pool of forked processes while this one decides, in order."""
@@ -304,29 +287,14 @@ class DedupNearStage(GlobalStage):
         stats.records_in += len(batch.records)
         stats.records_out += len(keep)
         stats.seconds += time.perf_counter() - started
-        if len(keep) == len(batch.records):
-            return batch
-        return Batch(
-            batch.source,
-            [batch.records[i] for i in keep],
-            [batch.linenos[i] for i in keep],
-            [batch.raws[i] for i in keep],
-            batch.modified,
-        )
+        return batch.select(keep)
 
     # ---- split form (curate run) ------------------------------------------------------------
 
     def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
         started = time.perf_counter()
         texts, rows = self._texts(batch, ctx, stats)
-        if len(rows) != len(batch.records):
-            batch = Batch(
-                batch.source,
-                [batch.records[i] for i in rows],
-                [batch.linenos[i] for i in rows],
-                [batch.raws[i] for i in rows],
-                batch.modified,
-            )
+        batch = batch.select(rows)
         sigs, keys, sets = self._sketch(texts)
         stats.seconds += time.perf_counter() - started
         ranks = None

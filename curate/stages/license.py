@@ -199,14 +199,7 @@ class LicenseStage(GlobalStage):
             repo_files.append(
                 str(repo) if repo is not None and is_license_file and expression else None
             )
-        if len(keep_rows) != len(batch.records):
-            batch = Batch(
-                batch.source,
-                [batch.records[i] for i in keep_rows],
-                [batch.linenos[i] for i in keep_rows],
-                [batch.raws[i] for i in keep_rows],
-                batch.modified,
-            )
+        batch = batch.select(keep_rows)
         repos = [get_path(r, self.repo_parts) for r in batch.records]
         stats.seconds += time.perf_counter() - started
         if self.detector is not None:

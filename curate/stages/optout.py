@@ -83,15 +83,7 @@ class OptoutStage(RecordStage):
         stats.records_in += len(batch.records)
         stats.records_out += len(keep)
         stats.seconds += time.perf_counter() - started
-        if len(keep) == len(batch.records):
-            return batch
-        return Batch(
-            batch.source,
-            [batch.records[i] for i in keep],
-            [batch.linenos[i] for i in keep],
-            [batch.raws[i] for i in keep],
-            batch.modified,
-        )
+        return batch.select(keep)
 
 
 def check_registry_config(path: str) -> None:
