@@ -57,7 +57,9 @@ class _Done:
 
 
 def _quiet_worker() -> None:
+    # the parent handles Ctrl-C; SIGTERM (pool.terminate) must end a worker, not raise in it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, seed 1)"
@@ -259,10 +261,12 @@ class DedupNearStage(GlobalStage):
                 out = self._decide(*pending.popleft(), ctx, stats)
                 if out.records:
                     yield out
-            pool.close()
-        finally:
+        except BaseException:
             pool.terminate()
             pool.join()
+            raise
+        pool.close()
+        pool.join()
 
     def _decide(self, batch: Batch, rows: list[int], job, ctx: Context, stats: StageStats) -> Batch:
         sigs, keys, sets = job.get()
