@@ -46,6 +46,39 @@ def _sketch_job(texts: list[str]):
     return _POOL_STAGE._sketch(texts)
 
 
+JOB_BYTES = 2 << 20  # text per pool job: fewer, larger jobs keep both cores busy
+
+
+def _grouped(batches, limit: int):
+    """Consecutive batches of one source merged until they hold `limit` bytes of raw lines."""
+    group: list[Batch] = []
+    size = 0
+    for batch in batches:
+        if group and (batch.source != group[0].source or batch.modified != group[0].modified):
+            yield _merge(group)
+            group, size = [], 0
+        group.append(batch)
+        size += sum(map(len, batch.raws))
+        if size >= limit:
+            yield _merge(group)
+            group, size = [], 0
+    if group:
+        yield _merge(group)
+
+
+def _merge(group: list[Batch]) -> Batch:
+    if len(group) == 1:
+        return group[0]
+    first = group[0]
+    return Batch(
+        first.source,
+        [r for b in group for r in b.records],
+        [n for b in group for n in b.linenos],
+        [x for b in group for x in b.raws],
+        first.modified,
+    )
+
+
 class _Done:
     """A finished result with the interface of a pool's AsyncResult."""
 
@@ -248,7 +281,7 @@ class DedupNearStage(GlobalStage):
         pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
         pending: deque = deque()
         try:
-            for batch in batches:
+            for batch in _grouped(batches, JOB_BYTES):
                 started = time.perf_counter()
                 texts, rows = self._texts(batch, ctx, stats)
                 pending.append((batch, rows, pool.apply_async(_sketch_job, (texts,))))
