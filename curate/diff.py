@@ -41,7 +41,6 @@ class DiffResult:
     ids: dict[str, list[str]] = field(
         default_factory=lambda: {"added": [], "removed": [], "changed": []}
     )
-    duplicate_ids: int = 0
 
 
 def _sources(folder: Path, manifest: dict) -> list[Source]:
@@ -105,8 +104,6 @@ def diff_records(
         for pa, pb in zip(paths_a, paths_b):
             left: dict[bytes, tuple[str, bytes]] = {}
             for key, rid, content in _read_bucket(pa):
-                if key in left:
-                    result.duplicate_ids += 1
                 left[key] = (rid, content)
             pa.unlink()
             for key, rid, content in _read_bucket(pb):

@@ -32,14 +32,3 @@ class Fields:
         if value is _MISSING:
             raise RecordError(f"missing text field {self.text!r}")
         raise RecordError(f"text field {self.text!r} is not a string")
-
-    def id_of(self, record: dict) -> str:
-        """The record's id as a string (numbers are accepted and stringified)."""
-        value = get_path(record, self.id_parts, _MISSING)
-        if type(value) is str:
-            return value
-        if value is _MISSING or value is None:
-            raise RecordError(f"missing id field {self.id!r}")
-        if type(value) in (int, float):
-            return str(value)
-        raise RecordError(f"id field {self.id!r} is not a string or number")

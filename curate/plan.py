@@ -10,6 +10,7 @@ import zstandard
 
 from curate.executors.units import plan_segments
 from curate.io.decompress import iter_decompressed
+from curate.io.hashing import HashingReader
 from curate.io.sources import Source, expand_inputs
 from curate.io.writer import parse_size
 from curate.pipeline import Pipeline
@@ -17,24 +18,11 @@ from curate.pipeline import Pipeline
 SAMPLE_BYTES = 4 << 20
 
 
-class _CountingReader:
-    def __init__(self, fh):
-        self.fh = fh
-        self.bytes = 0
-
-    def read1(self, n: int = -1) -> bytes:
-        data = self.fh.read1(n) if hasattr(self.fh, "read1") else self.fh.read(n)
-        self.bytes += len(data)
-        return data
-
-    read = read1
-
-
 def _sample(source: Source) -> tuple[int, int, int, bytes]:
     """(compressed bytes read, decompressed bytes, lines) of an input's first few MB, plus data."""
     fh = source.open()
     try:
-        reader = _CountingReader(fh)
+        reader = HashingReader(fh)
         parts: list[bytes] = []
         total = 0
         for chunk in iter_decompressed(reader, read_size=1 << 16):

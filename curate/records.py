@@ -27,10 +27,6 @@ def get_path(record: dict, parts: tuple[str, ...], default: Any = None) -> Any:
     return node
 
 
-def has_path(record: dict, parts: tuple[str, ...]) -> bool:
-    return get_path(record, parts, _MISSING) is not _MISSING
-
-
 def set_path(record: dict, parts: tuple[str, ...], value: Any) -> None:
     """Set a value, creating missing intermediate objects (a non-object in the way is replaced)."""
     node = record

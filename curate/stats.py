@@ -28,12 +28,16 @@ class DatasetStats:
         self.lengths: Counter = Counter()
         self.non_text = 0
 
-    def add(self, records: list[dict]) -> None:
+    def add(self, records: list[dict], raws: list[bytes] | None = None) -> None:
+        """Count records; their byte size comes from the raw lines when given."""
         dumps = orjson.dumps
         parts = self.fields.text_parts
+        if raws is not None:
+            self.bytes += sum(map(len, raws)) + len(raws)
         for record in records:
             self.records += 1
-            self.bytes += len(dumps(record)) + 1
+            if raws is None:
+                self.bytes += len(dumps(record)) + 1
             self.presence.update(iter_paths(record))
             text = get_path(record, parts, _MISSING)
             if type(text) is str:

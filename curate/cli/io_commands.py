@@ -108,7 +108,7 @@ def stats_command(
     result = DatasetStats(make_fields("id", text_field))
     with error_policy(on_error, quarantine) as policy:
         for batch in read_batches(sources_of(inputs), policy):
-            result.add(batch.records)
+            result.add(batch.records, None if batch.modified else batch.raws)
         result.empty_lines = policy.empty_lines
         result.errors = policy.errors
     render_stats(result.to_dict(), json_out)

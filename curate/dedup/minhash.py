@@ -116,14 +116,9 @@ def _span_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
         return spans.astype(U64)
 
 
-def _combine(token_hashes: np.ndarray, n: int) -> np.ndarray:
-    """n-gram hashes: sum_j h[k+j] * Q^j (mod 2^64), then fmix64, top 32 bits."""
-    m = len(token_hashes)
-    if m == 0:
-        return np.zeros(0, dtype=np.uint32)
-    if m < n:
-        n = m
-    count = m - n + 1
+def _window_sums(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """For every window of n tokens: sum_j h[k+j] * Q^j + n (mod 2^64)."""
+    count = len(token_hashes) - n + 1
     acc = np.zeros(count, dtype=U64)
     q = U64(1)
     with np.errstate(over="ignore"):
@@ -131,7 +126,18 @@ def _combine(token_hashes: np.ndarray, n: int) -> np.ndarray:
             acc += token_hashes[j : j + count] * q
             q = U64((int(q) * int(_Q)) & _MASK64)
         acc += U64(n)
-    return (_fmix64(acc) >> U64(32)).astype(np.uint32)
+    return acc
+
+
+def _to_shingle_hash(sums: np.ndarray) -> np.ndarray:
+    return (_fmix64(sums) >> U64(32)).astype(np.uint32)
+
+
+def _combine(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """n-gram hashes of one token sequence (all of it as one shingle when shorter than n)."""
+    if len(token_hashes) == 0:
+        return np.zeros(0, dtype=np.uint32)
+    return _to_shingle_hash(_window_sums(token_hashes, min(n, len(token_hashes))))
 
 
 def shingle_hashes(text: str, tokenizer: str = "words", n: int = 5) -> np.ndarray:
@@ -238,10 +244,6 @@ class MinHasher:
             return np.zeros(0, np.uint32), np.zeros(0, np.int64)
         return np.concatenate(parts_h), np.concatenate(parts_d)
 
-    def signatures_from_hashes(self, hashes: list[np.ndarray]) -> np.ndarray:
-        allh, doc_of = _flatten(hashes)
-        return self._signatures(allh, doc_of, len(hashes))
-
     def _signatures(self, allh: np.ndarray, doc_of: np.ndarray, ndocs: int) -> np.ndarray:
         sigs = np.full((ndocs, self.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
         if not len(allh):
@@ -294,16 +296,10 @@ def batch_shingle_hashes(
     parts_h, parts_d = [], []
     total = len(token_hashes)
     if total >= n:
-        count = total - n + 1
-        acc = np.zeros(count, dtype=U64)
-        q = U64(1)
-        with np.errstate(over="ignore"):
-            for j in range(n):
-                acc += token_hashes[j : j + count] * q
-                q = U64((int(q) * int(_Q)) & _MASK64)
-            acc += U64(n)
-        valid = token_doc[:count] == token_doc[n - 1 :]
-        parts_h.append((_fmix64(acc[valid]) >> U64(32)).astype(np.uint32))
+        sums = _window_sums(token_hashes, n)
+        count = len(sums)
+        valid = token_doc[:count] == token_doc[n - 1 :]  # windows inside one document
+        parts_h.append(_to_shingle_hash(sums[valid]))
         parts_d.append(token_doc[:count][valid])
     short = np.flatnonzero((counts > 0) & (counts < n))
     if len(short):

@@ -14,7 +14,6 @@ import orjson
 
 MAGIC = b"CURATE-NEAR-INDEX-1\n"
 SUFFIX = ".near-index"
-PARAMS = ("tokenizer", "ngram", "num_perm", "bands", "rows", "seed")
 
 
 def save_near_index(

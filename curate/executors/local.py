@@ -307,9 +307,7 @@ def execute(
             for k in range(len(segments)):
                 rdata = read_unit_output(work, k, spec.index, "rejects.zst")
                 if rdata:
-                    rlines = rdata.split(b"\n")
-                    rlines.pop()
-                    rejects.write_lines([line + b"\n" for line in rlines])
+                    rejects.write_block(rdata)
                 q = read_unit_output(work, k, spec.index, "quarantine")
                 if q:
                     quarantine_parts.append(q)

@@ -24,7 +24,6 @@ import orjson
 import zstandard
 
 from curate.composition import Composition
-from curate.errors import InputError
 from curate.fields import Fields
 from curate.io.decompress import iter_decompressed_background
 from curate.io.hashing import HashingReader
@@ -103,7 +102,6 @@ def cut_units(
         info = InputInfo(source.name)
         fh = source.open()
         reader = HashingReader(fh)
-        lineno = 1
         pending: list[bytes] = []
         pending_bytes = 0
         start = 1
@@ -133,7 +131,6 @@ def cut_units(
                     index += 1
                     start += len(pending)
                     pending, pending_bytes = [], 0
-                lineno += len(lines)
         except _Truncated as exc:
             policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
         finally:
@@ -421,19 +418,3 @@ def read_unit_output(work: WorkDir, seg_index: int, unit: int, suffix: str) -> b
         return b""
     data = path.read_bytes()
     return data if suffix in ("quarantine", "optout") else _unpack(data)
-
-
-__all__ = [
-    "InputError",
-    "InputInfo",
-    "RunSetup",
-    "Segment",
-    "UnitSpec",
-    "WorkDir",
-    "cut_units",
-    "install_setup",
-    "load_keys",
-    "plan_segments",
-    "read_unit_output",
-    "run_unit",
-]

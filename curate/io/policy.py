@@ -40,13 +40,6 @@ class ErrorPolicy:
         if self.quarantine is not None and raw:
             self.quarantine.write(raw if raw.endswith(b"\n") else raw + b"\n")
 
-    def merge_counts(self, errors: int, empty_lines: int, first_error: str | None) -> None:
-        """Fold in counts from a worker process."""
-        self.errors += errors
-        self.empty_lines += empty_lines
-        if self.first_error is None:
-            self.first_error = first_error
-
     def summary(self, quarantine_path: str | None = None) -> str | None:
         """One line for stderr at the end of a run, or None when nothing was bad."""
         if not self.errors:

@@ -179,10 +179,6 @@ class ShardWriter:
         if batch.records:
             self.write_block(batch.to_bytes())
 
-    def write_lines(self, lines: list[bytes]) -> None:
-        """Append serialised records, each ending in a newline."""
-        self.write_block(b"".join(lines))
-
     def write_block(self, data: bytes) -> None:
         """Append whole JSON lines, rolling over exactly where a line-by-line writer would:
         after the line that makes a shard reach `shard_bytes` or `shard_records`.

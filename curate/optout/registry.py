@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -179,7 +178,3 @@ def import_csv(text: str, source: str) -> tuple[list[Entry], list[str]]:
         except ValueError as exc:
             problems.append(f"{source}:{lineno}: {exc}")
     return entries, problems
-
-
-def registry_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +22,6 @@ from curate.errors import RecordError
 from curate.fields import Fields
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch
-from curate.records import get_path
 
 # What `apply` returns: None keeps the record; a reason, or (reason, details), drops it.
 Verdict = None | str | tuple[str, dict[str, Any]]
@@ -225,11 +224,3 @@ class GlobalStage(Stage):
     ) -> list[dict[int, tuple[str, dict]]]:
         """From every unit's keys, in input order: per unit, {record index: (reason, details)}."""
         raise NotImplementedError
-
-
-def field_getter(path: str) -> Callable[[dict], Any]:
-    parts = tuple(path.split("."))
-    if len(parts) == 1:
-        key = parts[0]
-        return lambda record: record.get(key)
-    return lambda record: get_path(record, parts)

@@ -91,7 +91,6 @@ class DedupExactStage(GlobalStage):
         self._kept_digests: list[bytes] = []
         self._kept_ids: list[str] = []
         self._spill: _Spill | None = None
-        self._position = 0
 
     # ---- shared ---------------------------------------------------------------------------
 
@@ -210,7 +209,7 @@ class DedupExactStage(GlobalStage):
 
     def _start_spill(self) -> None:
         """The set outgrew the budget: from here on, hold records on disk and decide at the end."""
-        self._spill = _Spill(self._seen, self.fields)
+        self._spill = _Spill(self._seen)
         self._seen = set()
         self._seen_ids = {}
 
@@ -324,7 +323,7 @@ class _Spill:
     Memory stays bounded: per record, only its key on disk and its raw line in the spool.
     """
 
-    def __init__(self, already_seen: set[bytes], fields) -> None:
+    def __init__(self, already_seen: set[bytes]) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="curate-dedup-exact-")
         root = Path(self.tmp.name)
         self.parts = [open(root / f"p{i:03d}.bin", "wb") for i in range(SPILL_PARTITIONS)]  # noqa: SIM115

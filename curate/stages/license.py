@@ -142,8 +142,6 @@ class LicenseStage(GlobalStage):
     # ---- per-record form -----------------------------------------------------------------------
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        if self.is_global:
-            raise RecordError("by_repo needs the whole input: use `curate run`")
         started = time.perf_counter()
         records, linenos, raws = [], [], []
         for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):

@@ -12,7 +12,6 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from curate.errors import ConfigError
 from curate.io.reader import Batch
 from curate.manifest import sha256_file
 from curate.optout.matcher import DEFAULT_FIELDS, Matcher
@@ -84,8 +83,3 @@ class OptoutStage(RecordStage):
         stats.records_out += len(keep)
         stats.seconds += time.perf_counter() - started
         return batch.select(keep)
-
-
-def check_registry_config(path: str) -> None:
-    if not Path(path).exists():
-        raise ConfigError(f"{path}: no such registry file")

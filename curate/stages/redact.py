@@ -128,14 +128,9 @@ class RedactStage(RecordStage):
                     if s.kind not in self.disabled and text[s.start : s.end] not in self.allowlist
                 ]
             if spans:
-                placeholders = {
-                    k: self.placeholders.get(k, self.default_placeholder)
-                    for k in {s.kind for s in spans}
-                }
-                placeholders.update(
-                    {k: v for k, v in self.placeholders.items() if k in placeholders}
+                redacted, counts = apply_spans(
+                    text, spans, self.placeholders, self.default_placeholder
                 )
-                redacted, counts = apply_spans(text, spans, placeholders)
                 set_path(record, self.fields.text_parts, redacted)
                 meta = record.get("meta")
                 if not isinstance(meta, dict):

@@ -27,7 +27,6 @@ class LanguageTable:
     by_ext: dict[str, list[str]] = field(default_factory=dict)
     by_interp: dict[str, str] = field(default_factory=dict)
     rules: dict[str, tuple[str, list[tuple[str, re.Pattern]]]] = field(default_factory=dict)
-    max_ext_dots: int = 1
 
     def detect(self, path: str | None, text: str | None = None) -> str | None:
         """The language of a file, or None when nothing identifies one."""
