@@ -57,3 +57,66 @@ def big_corpus(target_mb: int = 220, doc_chars: int = 2000, seed: int = 7) -> Pa
             i += 1
     tmp.rename(path)
     return path
+
+
+def machine_text_files(per_kind: int = 2500, seed: int = 11) -> list[tuple[str, str]]:
+    """Real text files on this machine (headers, sources, configs, docs, data...), with their
+    real paths: at most `per_kind` files per extension, so no one kind dominates."""
+    rng = random.Random(seed)
+    by_kind: dict[str, list[Path]] = {}
+    for root in ("/usr/include", "/usr/share", "/usr/lib", "/etc", sysconfig.get_paths()["purelib"]):
+        for path in sorted(Path(root).rglob("*")):
+            try:
+                if path.is_symlink() or not path.is_file() or not 200 <= path.stat().st_size <= 10**6:
+                    continue
+            except OSError:
+                continue
+            name = path.name
+            kind = name.rsplit(".", 1)[-1] if "." in name[1:] else name
+            by_kind.setdefault(kind, []).append(path)
+    out = []
+    for kind in sorted(by_kind):
+        paths = by_kind[kind]
+        rng.shuffle(paths)
+        for path in paths[:per_kind]:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if b"\0" in data[:4096]:
+                continue
+            try:
+                out.append((path.as_posix().lstrip("/"), data.decode("utf-8")))
+            except UnicodeDecodeError:
+                continue
+    return out
+
+
+def mixed_corpus(target_mb: int = 220, doc_chars: int = 2000, seed: int = 7) -> Path:
+    """Like big_corpus, but from every kind of text file on the machine, with real paths made
+    unique per record (`repo-N/...`): what a tagger sees in a code corpus."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"mixed-{target_mb}mb.jsonl.zst"
+    if path.exists():
+        return path
+    rng = random.Random(seed)
+    files = machine_text_files()
+    cctx = zstandard.ZstdCompressor(level=3)
+    written = 0
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh, cctx.stream_writer(fh) as zw:
+        i = 0
+        while written < target_mb * 10**6:
+            name, text = files[rng.randrange(len(files))]
+            start = rng.randrange(max(1, len(text) - doc_chars)) if rng.random() < 0.7 else 0
+            rec = {
+                "id": f"doc-{i:08d}",
+                "text": text[start : start + doc_chars],
+                "meta": {"path": f"repo-{i}/{name}", "repo": f"repo-{i % 997}"},
+            }
+            line = orjson.dumps(rec) + b"\n"
+            zw.write(line)
+            written += len(line)
+            i += 1
+    tmp.rename(path)
+    return path

@@ -6,8 +6,6 @@ the `regex` package with a timeout, and a timeout is reported as an error on tha
 
 from __future__ import annotations
 
-import regex
-
 from curate.errors import RecordError
 
 REGEX_TIMEOUT = 1.0  # seconds per match attempt
@@ -18,6 +16,8 @@ class BoundedRegex:
 
     def __init__(self, pattern: str, timeout: float = REGEX_TIMEOUT):
         self.pattern = pattern
+        import regex  # ~20 ms to import: only when a user regex is used
+
         self._compiled = regex.compile(pattern)  # raises regex.error on bad syntax
         self.timeout = timeout
 
@@ -30,6 +30,8 @@ class BoundedRegex:
 
 def compile_checked(pattern: str) -> BoundedRegex:
     """Compile, turning a syntax error into a ValueError (pydantic reports it with its path)."""
+    import regex
+
     try:
         return BoundedRegex(pattern)
     except regex.error as exc:

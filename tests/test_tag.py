@@ -7,9 +7,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from curate.tagging.languages import load_languages
-from curate.tagging.rules import RecordView, load_rules
+from curate.rules_path import shipped_rules
+from curate.tagging.languages import _load, load_languages
+from curate.tagging.rules import load_rules
 from tests.conftest import ROOT, run_curate
 from tests.test_run import read_dataset, write_pipeline
 
@@ -22,9 +25,8 @@ def rules(tmp_path: Path, text: str):
     return load_rules(path)
 
 
-def view(record: dict, language: str | None = None) -> RecordView:
-    text = record.get("text")
-    return RecordView(record, text, language, TABLE.type_of(language))
+def view(record: dict, language: str | None = None) -> tuple:
+    return record, language, TABLE.type_of
 
 
 REC = {
@@ -63,7 +65,7 @@ REC = {
 )
 def test_each_condition_kind(tmp_path, condition, expected):
     ruleset = rules(tmp_path, f"subsets:\n  - name: hit\n    when: {condition}\n")
-    assert (ruleset.classify(view(REC, "Python")) == "hit") is expected
+    assert (ruleset.classify(*view(REC, "Python")) == "hit") is expected
 
 
 def test_first_match_multi_and_default(tmp_path):
@@ -74,11 +76,11 @@ subsets:
   - {name: b, when: {field: meta.lang, equals: en}}
   - {name: c, when: {field: meta.lang, equals: de}}
 """
-    assert rules(tmp_path, text).classify(view(REC)) == "a"
+    assert rules(tmp_path, text).classify(*view(REC)) == "a"
     multi = rules(tmp_path, "multi: true\n" + text)
-    assert multi.classify(view(REC)) == ["a", "b"]
-    assert multi.classify(view({"text": "", "meta": {}})) == ["rest"]
-    assert rules(tmp_path, text).classify(view({"text": "", "meta": {}})) == "rest"
+    assert multi.classify(*view(REC)) == ["a", "b"]
+    assert multi.classify(*view({"text": "", "meta": {}})) == ["rest"]
+    assert rules(tmp_path, text).classify(*view({"text": "", "meta": {}})) == "rest"
 
 
 @pytest.mark.parametrize(
@@ -228,6 +230,176 @@ LANGUAGE_CASES = [
 @pytest.mark.parametrize("path, text, language", LANGUAGE_CASES)
 def test_language_detection(path, text, language):
     assert TABLE.detect(path, text) == language
+
+
+def test_detect_many_agrees_with_detect_cold_and_warm():
+    table = _load.__wrapped__(str(shipped_rules("languages.yaml")))  # a fresh, empty memo
+    paths = [p for p, _, _ in LANGUAGE_CASES] + [f"repo.v2/src/{p}" for p, _, _ in LANGUAGE_CASES]
+    texts = [t for _, t, _ in LANGUAGE_CASES] * 2
+    expected = [TABLE.detect(p, t) for p, t in zip(paths, texts)]
+    assert table.detect_many(paths, texts) == expected  # memo filled on the way
+    assert table.detect_many(paths, texts) == expected  # answered from the memo
+    assert table.detect_many([None, 3, "a.py"], ["#!/bin/sh\n", None, ""]) == [
+        "Shell",
+        None,
+        "Python",
+    ]
+
+
+_SEGMENTS = ["src", "a.b", ".hidden", "Makefile", "CMakeLists.txt", "x", "LICENSE", "go.mod"]
+_NAMES = st.sampled_from(
+    ["main", "Main", "x.blade", "types.d", "", ".", "a.", "MAKEFILE", "README", "setup.cfg"]
+)
+_EXTS = st.sampled_from(["", ".c", ".h", ".H", ".pl", ".m", ".py", ".ts", ".php", ".txt", ".zz"])
+_PATHS = st.builds(
+    lambda dirs, name, ext: "/".join(dirs + [name + ext]),
+    st.lists(st.sampled_from(_SEGMENTS), max_size=3),
+    _NAMES,
+    _EXTS,
+)
+_TEXTS = st.sampled_from(
+    [
+        "",
+        "#!/usr/bin/env python3\n",
+        "#!/bin/bash\n",
+        "#import <X.h>\n",
+        "class A {\n public:\n};",
+        ":- module(m, []).\n",
+        "use strict;\n",
+        None,
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_PATHS, _TEXTS), max_size=30))
+def test_detect_many_equals_detect_on_generated_paths(items):
+    paths = [p for p, _ in items]
+    texts = [t for _, t in items]
+    expected = [TABLE.detect(p, t) for p, t in items]
+    assert TABLE.detect_many(paths, texts) == expected
+    assert TABLE.detect_many(paths, texts) == expected
+
+
+# An independent, record-at-a-time reading of the rule language: the batch evaluator must agree.
+def _as_text(value) -> str:
+    """Rule values and non-string fields compare as JSON text: 3 matches 3 and "3"."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _holds(cond: dict, record: dict, language: str | None) -> bool:
+    results = []
+    if "field" in cond:
+        node = record
+        for key in cond["field"].split("."):
+            node = node.get(key, KeyError) if isinstance(node, dict) else KeyError
+        value = None if node is KeyError or node is None else node
+        text = value if isinstance(value, str) or value is None else orjson.dumps(value).decode()
+        if "exists" in cond:
+            results.append((node is not KeyError) is cond["exists"])
+        elif "equals" in cond:
+            results.append(text == _as_text(cond["equals"]))
+        elif "in" in cond:
+            results.append(text in [_as_text(v) for v in cond["in"]])
+        elif "regex" in cond:
+            import re
+
+            results.append(text is not None and re.search(cond["regex"], text) is not None)
+        elif "glob" in cond:
+            results.append(text is not None and _GLOBS[cond["glob"]](text))
+    body = record.get("text") if isinstance(record.get("text"), str) else None
+    if "min_chars" in cond:
+        results.append(body is not None and len(body) >= cond["min_chars"])
+    if "max_chars" in cond:
+        results.append(body is not None and len(body) <= cond["max_chars"])
+    if "language" in cond:
+        results.append(language in cond["language"])
+    if "language_type" in cond:
+        results.append(TABLE.type_of(language) in cond["language_type"])
+    if "all" in cond:
+        results.append(all(_holds(c, record, language) for c in cond["all"]))
+    if "any" in cond:
+        results.append(any(_holds(c, record, language) for c in cond["any"]))
+    if "not" in cond:
+        results.append(not _holds(cond["not"], record, language))
+    return all(results)
+
+
+_GLOBS = {
+    "**/LICENSE*": lambda p: p.rsplit("/", 1)[-1].startswith("LICENSE"),
+    "src/**": lambda p: p.startswith("src/"),
+    "*.py": lambda p: "/" not in p and p.endswith(".py"),
+}
+_LEAVES = st.sampled_from(
+    [{"field": "meta.path", "glob": g} for g in _GLOBS]
+    + [
+        {"field": "meta.stars", "equals": 3},
+        {"field": "meta.stars", "in": [1, 2, "3"]},
+        {"field": "meta.repo", "equals": "a"},
+        {"field": "meta.repo", "exists": True},
+        {"field": "meta.repo", "exists": False},
+        {"field": "meta.path", "regex": "^src/"},
+        {"min_chars": 3},
+        {"max_chars": 3},
+        {"language": ["Python", "C"]},
+        {"language_type": ["programming"]},
+        {"language_type": ["prose", "data"]},
+    ]
+)
+_CONDITIONS = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"all": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"any": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda x: {"not": x}, inner),
+    ),
+    max_leaves=6,
+)
+_RECORDS = st.builds(
+    lambda path, stars, repo, text: {
+        "text": text,
+        "meta": {k: v for k, v in (("path", path), ("stars", stars), ("repo", repo)) if v != "-"},
+    },
+    st.sampled_from(["src/a.py", "a.py", "LICENSE.md", "docs/LICENSE", "src/x/y.c", "-", None]),
+    st.sampled_from([3, "3", 1, None, [3], "-"]),
+    st.sampled_from(["a", "b", None, "-"]),
+    st.sampled_from(["", "abc", "abcd", None, 7]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_CONDITIONS, min_size=1, max_size=4),
+    st.booleans(),
+    st.lists(
+        st.tuples(_RECORDS, st.sampled_from([None, "Python", "C", "Markdown", "JSON"])),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_batch_rules_agree_with_a_record_at_a_time_reading(tmp_path_factory, conds, multi, rows):
+    import yaml
+
+    path = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    doc = {
+        "default": "rest",
+        "multi": multi,
+        "subsets": [{"name": f"s{i}", "when": c} for i, c in enumerate(conds)],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    ruleset = load_rules(path)
+    from curate.tagging.rules import Columns
+
+    records = [r for r, _ in rows]
+    languages = [lang for _, lang in rows]
+    texts = [r["text"] if isinstance(r["text"], str) else None for r in records]
+    got = ruleset.classify_batch(Columns(records, texts, languages, TABLE.type_of))
+    for (record, language), subset in zip(rows, got):
+        names = [f"s{i}" for i, c in enumerate(conds) if _holds(c, record, language)]
+        if multi:
+            assert subset == (names or ["rest"])
+        else:
+            assert subset == (names[0] if names else "rest")
 
 
 def test_language_table_loads_every_entry():

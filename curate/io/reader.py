@@ -28,9 +28,13 @@ class Batch:
 
     `linenos[i]` and `raws[i]` belong to `records[i]`: they let a later stage name the exact
     input line of a record it cannot handle, and let quarantine keep the original bytes.
+
+    `tails`, when set, says a stage appended keys to the records' last object without
+    re-serialising them: line i is `raws[i][:-2] + tails[i]` (tails[i] None: unchanged). The
+    writer joins those pieces without building each line; reading `raws` builds them.
     """
 
-    __slots__ = ("source", "records", "linenos", "raws", "modified")
+    __slots__ = ("source", "records", "linenos", "_raws", "modified", "tails")
 
     def __init__(
         self,
@@ -39,22 +43,41 @@ class Batch:
         linenos: Sequence[int],
         raws: list[bytes],
         modified: bool = False,
+        tails: list[bytes | None] | None = None,
     ):
         self.source = source
         self.records = records
         self.linenos = linenos
-        self.raws = raws
+        self._raws = raws
         # False while every record is exactly its raw line, which can then be written as is.
         self.modified = modified
+        self.tails = tails
+
+    @property
+    def raws(self) -> list[bytes]:
+        """Each record's line as bytes (with any tails applied)."""
+        tails = self.tails
+        if tails is not None:
+            self._raws = [r if t is None else r[:-2] + t for r, t in zip(self._raws, tails)]
+            self.tails = None
+        return self._raws
 
     def to_bytes(self) -> bytes:
         """The batch as JSON lines: raw lines when untouched, else re-serialised by orjson."""
         if not self.records:
             return b""
-        if not self.modified:
-            return b"\n".join(self.raws) + b"\n"
-        dumps = orjson.dumps
-        return b"".join([dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in self.records])
+        if self.modified:
+            dumps = orjson.dumps
+            return b"".join([dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in self.records])
+        tails = self.tails
+        if tails is None:
+            return b"\n".join(self._raws) + b"\n"
+        # Three pieces a line, no per-line copy: the line up to its last two bytes, the tail,
+        # the newline.
+        pieces: list = [b"\n"] * (3 * len(tails))
+        pieces[0::3] = [r if t is None else memoryview(r)[:-2] for r, t in zip(self._raws, tails)]
+        pieces[1::3] = [b"" if t is None else t for t in tails]
+        return b"".join(pieces)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -63,13 +86,14 @@ class Batch:
         """The records at `rows` (in that order), with their line numbers and raw bytes."""
         if len(rows) == len(self.records):
             return self
-        linenos, raws = self.linenos, self.raws
+        linenos, raws, tails = self.linenos, self._raws, self.tails
         return Batch(
             self.source,
             [self.records[i] for i in rows],
             [linenos[i] for i in rows],
             [raws[i] for i in rows],
             self.modified,
+            None if tails is None else [tails[i] for i in rows],
         )
 
 

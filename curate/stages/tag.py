@@ -14,14 +14,13 @@ from typing import ClassVar
 import orjson
 from pydantic import Field
 
-from curate.errors import RecordError
 from curate.io.reader import Batch
 from curate.manifest import sha256_file
 from curate.records import get_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import Context, RecordStage, StageConfig, StageStats, relative_path
 from curate.tagging.languages import load_languages
-from curate.tagging.rules import RecordView, load_rules
+from curate.tagging.rules import Columns, load_rules
 
 _MISSING = object()
 _dumps = orjson.dumps
@@ -54,7 +53,11 @@ class TagStage(RecordStage):
         self.ruleset = load_rules(self.rules_path)
         self.table = load_languages(self.languages_path)
         self.path_parts = split_path(cfg.path_field)
+        self._tails: dict[tuple, bytes] = {}
+        self._edits: dict[tuple, tuple[bytes | None, dict]] = {}
         self._text_parts = self.fields.text_parts
+        parts = self.path_parts
+        self._path_in_meta = parts[1] if len(parts) == 2 and parts[0] == "meta" else None
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
         out = []
@@ -70,93 +73,159 @@ class TagStage(RecordStage):
         return out
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        """Tag a whole batch at once: languages from `detect_many`, subsets from rules
+        evaluated column-wise, then one pass that writes the new keys."""
         started = time.perf_counter()
-        records, linenos, raws = [], [], []
-        overwrite = self.config.overwrite
-        detect = self.table.detect if self.config.detect_language else None
-        type_of = self.table.types.get
-        classify = self.ruleset.classify
-        path_parts = self.path_parts
-        text_parts = self._text_parts
-        text_key = text_parts[0] if len(text_parts) == 1 else None
-        path_in_meta = path_parts[1] if len(path_parts) == 2 and path_parts[0] == "meta" else None
-        for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
-            meta = record.get("meta")
-            if meta is not None and type(meta) is not dict:
-                stats.errors += 1
-                ctx.policy.bad_line(batch.source, lineno, "meta is not an object", raw)
-                continue
-            meta = meta or {}
-            text = record.get(text_key) if text_key is not None else get_path(record, text_parts)
-            text = text if type(text) is str else None
-            language = meta.get("language")
-            new: dict = {}
-            if detect is not None and (language is None or overwrite):
-                if path_in_meta is not None:
-                    path = meta.get(path_in_meta)
-                else:
-                    path = get_path(record, path_parts, None)
-                found = detect(path if type(path) is str else None, text)
-                if found is not None and found != language:
-                    language = found
-                    new["language"] = found
-            if "subset" not in meta or overwrite:
-                try:
-                    subset = classify(RecordView(record, text, language, type_of(language)))
-                except RecordError as exc:
-                    stats.errors += 1
-                    ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
-                    continue
-                if subset is not None and subset != meta.get("subset"):
-                    new["subset"] = subset
-            if new:
-                raw = _apply(record, meta, new, raw, batch.modified)
-            records.append(record)
-            linenos.append(lineno)
-            raws.append(raw)
         stats.records_in += len(batch.records)
-        stats.records_out += len(records)
+        batch = self._drop_bad_meta(batch, ctx, stats)
+        records = batch.records
+        overwrite = self.config.overwrite
+        metas = [r.get("meta") for r in records]
+        if None in metas:
+            metas = [m if m is not None else {} for m in metas]
+        if len(self._text_parts) == 1:
+            key = self._text_parts[0]
+            texts = [r.get(key) for r in records]
+        else:
+            texts = [get_path(r, self._text_parts) for r in records]
+        if set(map(type, texts)) - {str}:
+            texts = [t if type(t) is str else None for t in texts]
+
+        had_language = [m.get("language") for m in metas]
+        languages = had_language
+        if self.config.detect_language:
+            if self._path_in_meta is not None:
+                key = self._path_in_meta
+                paths = [m.get(key) for m in metas]
+            else:
+                paths = [get_path(r, self.path_parts) for r in records]
+            found = self.table.detect_many(paths, texts)
+            if overwrite:
+                languages = [f if f is not None else h for f, h in zip(found, had_language)]
+            elif had_language.count(None) == len(had_language):
+                languages = found
+            else:
+                languages = [h if h is not None else f for f, h in zip(found, had_language)]
+
+        had_subset = [m.get("subset", _MISSING) for m in metas]
+        cols = Columns(records, texts, languages, self.table.types.get)
+        subsets = self.ruleset.classify_batch(cols)
+        if not overwrite:
+            subsets = [s if h is _MISSING else h for s, h in zip(subsets, had_subset)]
+
+        add_language = [
+            lang if lang is not None and lang != had else None
+            for lang, had in zip(languages, had_language)
+        ]
+        add_subset = [
+            sub if sub is not None and sub != had else None for sub, had in zip(subsets, had_subset)
+        ]
+        batch = self._write(batch, metas, add_language, add_subset)
+        if cols.errors:
+            for i in sorted(cols.errors):
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, batch.linenos[i], cols.errors[i], batch.raws[i])
+            batch = batch.select([i for i in range(len(batch.records)) if i not in cols.errors])
+        stats.records_out += len(batch.records)
         stats.seconds += time.perf_counter() - started
-        return Batch(batch.source, records, linenos, raws, batch.modified)
+        return batch
+
+    def _write(
+        self, batch: Batch, metas: list[dict], add_language: list, add_subset: list
+    ) -> Batch:
+        """Set the new keys on the records, and say how their lines change.
+
+        Fast path, per record: `meta` is the record's last key and gains only keys it does
+        not have, so its line gains them in place of its final `}}` (a tail; no
+        re-serialisation, and the same bytes from a pipe or a run). Otherwise the record is
+        re-serialised by orjson.
+        """
+        records = batch.records
+        raws = batch.raws
+        if (
+            not batch.modified
+            and all(metas)  # every record has a non-empty meta of its own
+            and not any(["language" in m for m in metas])
+            and not any(["subset" in m for m in metas])
+            and False not in [next(reversed(r)) == "meta" for r in records]
+            and False not in [raw.endswith(b"}}") for raw in raws]
+        ):
+            # The usual batch, decided column-wise: one cached (tail, keys) per combination.
+            get = self._edits.get
+            edits = [get(pair) or self._edit(pair) for pair in zip(add_language, add_subset)]
+            for meta, (_, keys) in zip(metas, edits):
+                meta.update(keys)
+            tails = [tail for tail, _ in edits]
+            return Batch(batch.source, records, batch.linenos, raws, False, tails)
+        pair_cache = self._tails
+        tails = []
+        lines = None
+        for i, (record, meta, language, subset) in enumerate(
+            zip(records, metas, add_language, add_subset)
+        ):
+            if language is None and subset is None:
+                tails.append(None)
+                continue
+            key = (language, subset, bool(meta))
+            fast = (
+                not batch.modified
+                and (language is None or "language" not in meta)
+                and (subset is None or "subset" not in meta)
+                and next(reversed(record)) == "meta"
+                and raws[i].endswith(b"}}")
+            )
+            if language is not None:
+                meta["language"] = language
+            if subset is not None:
+                meta["subset"] = subset
+            if "meta" not in record:
+                record["meta"] = meta
+            if fast:
+                tail = pair_cache.get(key)
+                if tail is None:
+                    tail = pair_cache[key] = _tail(language, subset, bool(key[2]))
+                tails.append(tail)
+            else:
+                if lines is None:
+                    lines = list(raws)
+                lines[i] = _dumps(record)
+                tails.append(None)
+        if lines is not None:
+            raws = lines
+        if tails.count(None) == len(tails):
+            return Batch(batch.source, records, batch.linenos, raws, batch.modified)
+        return Batch(batch.source, records, batch.linenos, raws, batch.modified, tails)
+
+    def _edit(self, pair: tuple[str | None, str | None]) -> tuple[bytes | None, dict]:
+        language, subset = pair
+        keys = {k: v for k, v in (("language", language), ("subset", subset)) if v is not None}
+        edit = (_tail(language, subset, True) if keys else None, keys)
+        self._edits[pair] = edit
+        return edit
+
+    def _drop_bad_meta(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
+        """Records whose `meta` is not an object are bad lines (per the error policy)."""
+        kinds = set(map(type, [r.get("meta") for r in batch.records]))
+        if not kinds - {dict, type(None)}:
+            return batch
+        keep = []
+        for i, record in enumerate(batch.records):
+            meta = record.get("meta")
+            if meta is None or type(meta) is dict:
+                keep.append(i)
+            else:
+                stats.errors += 1
+                ctx.policy.bad_line(
+                    batch.source, batch.linenos[i], "meta is not an object", batch.raws[i]
+                )
+        return batch.select(keep)
 
 
-def _apply(record: dict, meta: dict, new: dict, raw: bytes, modified: bool) -> bytes:
-    """Set the new meta keys on the record, and return its bytes.
-
-    Fast path: `meta` is the record's last key and none of the new keys exists yet, so the
-    raw line ends with the meta object and the keys can be appended in place. The choice
-    depends only on the record and its bytes, so a pipe and a run write the same bytes.
-    """
-    fresh = True
-    for key in new:
-        if key in meta:
-            fresh = False
-            break
-    had_meta = "meta" in record
-    if not had_meta:
-        record["meta"] = meta
-    meta.update(new)
-    if (
-        not modified
-        and fresh
-        and had_meta
-        and raw[-2:] == b"}}"
-        and next(reversed(record)) == "meta"
-    ):
-        body = b",".join([_pair(k, v) for k, v in new.items()])
-        sep = b"," if len(meta) > len(new) else b""
-        return b"".join((memoryview(raw)[:-2], sep, body, b"}}"))
-    return _dumps(record)
-
-
-_PAIRS: dict[tuple[str, str], bytes] = {}
-
-
-def _pair(key: str, value: object) -> bytes:
-    """`"key":value` as JSON bytes; the few distinct (key, subset or language) pairs are cached."""
-    if type(value) is str:
-        cached = _PAIRS.get((key, value))
-        if cached is None:
-            cached = _PAIRS[(key, value)] = _dumps(key) + b":" + _dumps(value)
-        return cached
-    return _dumps(key) + b":" + _dumps(value)
+def _tail(language: str | None, subset: str | None, meta_had_keys: bool) -> bytes:
+    """The bytes that replace a line's final `}}`: the new meta keys, then `}}`."""
+    pairs = []
+    if language is not None:
+        pairs.append(b'"language":' + _dumps(language))
+    if subset is not None:
+        pairs.append(b'"subset":' + _dumps(subset))
+    return (b"," if meta_had_keys else b"") + b",".join(pairs) + b"}}"

@@ -30,29 +30,90 @@ from typing import Any
 
 import orjson
 
+from curate.errors import RecordError
 from curate.optout.matcher import glob_to_regex
 from curate.patterns import BoundedRegex
 from curate.records import get_path, split_path
 from curate.yamlconf import Loc, LocatedYaml, load_yaml
 
 _MISSING = object()
-Condition = Callable[["RecordView"], bool]
 OPS = ("equals", "in", "regex", "glob", "exists")
 KEYS = ("field", *OPS, "min_chars", "max_chars", "language", "language_type", "all", "any", "not")
 
 
-class RecordView:
-    """A record plus what the tag stage already worked out about it."""
-
-    __slots__ = ("record", "text", "language", "language_type")
+class Columns:
+    """A batch of records plus what the tag stage worked out about them. Conditions read
+    columns (a field's values, text lengths) computed once per batch and answer for every
+    record at once: the per-record cost is a list comprehension, not a tree of calls."""
 
     def __init__(
-        self, record: dict, text: str | None, language: str | None, language_type: str | None
+        self,
+        records: list[dict],
+        texts: list[str | None],
+        languages: list[str | None],
+        type_of: Callable[[str | None], str | None],
     ):
-        self.record = record
-        self.text = text
-        self.language = language
-        self.language_type = language_type
+        self.records = records
+        self.texts = texts
+        self.languages = languages
+        self.type_of = type_of
+        self.n = len(records)
+        self.errors: dict[int, str] = {}  # row -> problem (a regex that timed out)
+        self._fields: dict[tuple[str, ...], list[str | None]] = {}
+        self._lengths: list[int] | None = None
+
+    def field(self, parts: tuple[str, ...]) -> list[str | None]:
+        """A field's values as text (JSON for non-strings), None where missing or null."""
+        values = self._fields.get(parts)
+        if values is None:
+            values = self.raw_field(parts, None)
+            if set(map(type, values)) - {str, type(None)}:
+                values = [_as_text(v) for v in values]
+            self._fields[parts] = values
+        return values
+
+    def raw_field(self, parts: tuple[str, ...], default: Any) -> list[Any]:
+        records = self.records
+        if len(parts) == 1:
+            key = parts[0]
+            return [r.get(key, default) for r in records]
+        if len(parts) == 2:
+            first, key = parts
+            try:
+                return [r[first].get(key, default) for r in records]
+            except (KeyError, AttributeError, TypeError):
+                pass
+        return [get_path(r, parts, default) for r in records]
+
+    def lengths(self) -> list[int]:
+        """Text length per record, -1 where there is no text."""
+        if self._lengths is None:
+            self._lengths = [len(t) if t is not None else -1 for t in self.texts]
+        return self._lengths
+
+
+class Condition:
+    """A compiled condition: `rows(cols)` answers for a batch (one bool per record);
+    `on_language`, when set, says the answer depends on the language alone."""
+
+    __slots__ = ("rows", "on_language")
+
+    def __init__(
+        self,
+        rows: Callable[[Columns], list[bool]],
+        on_language: Callable[[str | None, str | None], bool] | None = None,
+    ):
+        self.rows = rows
+        self.on_language = on_language
+
+
+def _language_condition(test: Callable[[str | None, str | None], bool]) -> Condition:
+    def rows(cols: Columns) -> list[bool]:
+        type_of = cols.type_of
+        table = {lang: test(lang, type_of(lang)) for lang in set(cols.languages)}
+        return [table[lang] for lang in cols.languages]
+
+    return Condition(rows, test)
 
 
 @dataclass
@@ -69,19 +130,59 @@ class RuleSet:
     entries: int
     uses_language: bool
 
-    def classify(self, view: RecordView) -> str | list[str] | None:
+    def classify_batch(self, cols: Columns) -> list:
+        """Subset per record: the first matching rule's name (or every matching name, as a
+        list, with `multi`), else the default (None: leave untagged)."""
+        names = [rule.name for rule in self.rules]
         if self.multi:
-            names = [r.name for r in self.rules if r.condition(view)]
-            if names:
-                return names
-            return [self.default] if self.default is not None else None
-        for rule in self.rules:
-            if rule.condition(view):
-                return rule.name
-        return self.default
+            fallback = [self.default] if self.default is not None else None
+            hits = zip(*[rule.condition.rows(cols) for rule in self.rules])
+            return [[names[k] for k, hit in enumerate(row) if hit] or fallback for row in hits]
+        chosen: list[int | None] = [None] * cols.n
+        undecided = cols.n
+        rules = self.rules
+        k = 0
+        while k < len(rules) and undecided:
+            if rules[k].condition.on_language is not None:
+                # A run of rules that look only at the language: decide once per language.
+                end = k
+                while end < len(rules) and rules[end].condition.on_language is not None:
+                    end += 1
+                type_of = cols.type_of
+                first = {}
+                for lang in set(cols.languages):
+                    kind = type_of(lang)
+                    first[lang] = next(
+                        (j for j in range(k, end) if rules[j].condition.on_language(lang, kind)),
+                        None,
+                    )
+                chosen = [
+                    c if c is not None else first[lang] for c, lang in zip(chosen, cols.languages)
+                ]
+                k = end
+            else:
+                hits = rules[k].condition.rows(cols)
+                chosen = [c if c is not None or not hit else k for c, hit in zip(chosen, hits)]
+                k += 1
+            undecided = chosen.count(None)
+        lookup = dict(enumerate(names))
+        lookup[None] = self.default
+        return [lookup[c] for c in chosen]
+
+    def classify(self, record: dict, language: str | None = None, type_of=None) -> Any:
+        """One record's subset (a batch of one); for tests and callers outside the stage."""
+        text = record.get("text")
+        text = text if type(text) is str else None
+        cols = Columns([record], [text], [language], type_of or (lambda language: None))
+        subset = self.classify_batch(cols)[0]
+        if cols.errors:
+            raise RecordError(cols.errors[0])
+        return subset
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: Any) -> str | None:
+    if value is None or value is _MISSING:
+        return None
     return value if type(value) is str else orjson.dumps(value).decode()
 
 
@@ -126,7 +227,10 @@ class _Compiler:
                     raise doc.error(loc + (key,), "expected a list of names")
                 self.uses_language = True
                 wanted = frozenset(values)
-                parts.append(_language(wanted) if key == "language" else _language_type(wanted))
+                if key == "language":
+                    parts.append(_language_condition(lambda lang, kind, w=wanted: lang in w))
+                else:
+                    parts.append(_language_condition(lambda lang, kind, w=wanted: kind in w))
         for key in ("all", "any"):
             if key in node:
                 items = node[key]
@@ -136,7 +240,7 @@ class _Compiler:
                 parts.append(_all(subs) if key == "all" else _any(subs))
         if "not" in node:
             inner = self.compile(node["not"], loc + ("not",))
-            parts.append(lambda view, inner=inner: not inner(view))
+            parts.append(_not(inner))
         return parts[0] if len(parts) == 1 else _all(parts)
 
     def _field(self, field: Any, op: str, arg: Any, loc: Loc) -> Condition:
@@ -147,15 +251,14 @@ class _Compiler:
         if op == "exists":
             if not isinstance(arg, bool):
                 raise doc.error(loc + (op,), "expected true or false")
-            return lambda view: (get_path(view.record, parts, _MISSING) is not _MISSING) is arg
-        if op == "equals":
-            want = _as_text(arg)
-            return lambda view: _value(view, parts) == want
-        if op == "in":
-            if not isinstance(arg, list):
+            return Condition(
+                lambda cols: [(v is not _MISSING) is arg for v in cols.raw_field(parts, _MISSING)]
+            )
+        if op in ("equals", "in"):
+            if op == "in" and not isinstance(arg, list):
                 raise doc.error(loc + (op,), "expected a list of values")
-            wanted = frozenset(_as_text(v) for v in arg)
-            return lambda view: _value(view, parts) in wanted
+            wanted = frozenset(_arg_text(v) for v in (arg if op == "in" else [arg]))
+            return Condition(lambda cols: [v in wanted for v in cols.field(parts)])
         if not isinstance(arg, str):
             raise doc.error(loc + (op,), "expected a string")
         if op == "regex":
@@ -163,65 +266,75 @@ class _Compiler:
                 pattern = BoundedRegex(arg)
             except Exception as exc:  # regex.error
                 raise doc.error(loc + (op,), f"invalid regex: {exc}") from None
-
-            def search(view: RecordView, parts=parts, pattern=pattern) -> bool:
-                value = _value(view, parts)
-                return value is not None and pattern.search(value)
-
-            return search
+            return Condition(lambda cols: _search(cols, parts, pattern))
+        basename = arg.startswith("**/") and "/" not in arg[3:]
         try:
-            compiled = re.compile(glob_to_regex(arg) + r"\Z")
+            # `**/name-glob` tests the last path segment: cheaper than `(?:.*/)?` backtracking.
+            compiled = re.compile(glob_to_regex(arg[3:] if basename else arg) + r"\Z")
         except re.error as exc:
             raise doc.error(loc + (op,), f"invalid glob: {exc}") from None
+        match = compiled.match
 
-        def glob(view: RecordView, parts=parts, compiled=compiled) -> bool:
-            value = _value(view, parts)
-            return value is not None and compiled.match(value) is not None
+        def glob(cols: Columns) -> list[bool]:
+            values = cols.field(parts)
+            if basename:
+                return [v is not None and match(v, v.rfind("/") + 1) is not None for v in values]
+            return [v is not None and match(v) is not None for v in values]
 
-        return glob
+        return Condition(glob)
 
 
-def _value(view: RecordView, parts: tuple[str, ...]) -> str | None:
-    value = get_path(view.record, parts, _MISSING)
-    if value is _MISSING or value is None:
-        return None
-    return _as_text(value)
+def _search(cols: Columns, parts: tuple[str, ...], pattern: BoundedRegex) -> list[bool]:
+    out = [False] * cols.n
+    for i, value in enumerate(cols.field(parts)):
+        if value is not None:
+            try:
+                out[i] = pattern.search(value)
+            except RecordError as exc:
+                cols.errors.setdefault(i, exc.problem)
+    return out
+
+
+def _arg_text(value: Any) -> str:
+    return value if type(value) is str else orjson.dumps(value).decode()
 
 
 def _min_chars(n: int) -> Condition:
-    return lambda view: view.text is not None and len(view.text) >= n
+    return Condition(lambda cols: [length >= n for length in cols.lengths()])
 
 
 def _max_chars(n: int) -> Condition:
-    return lambda view: view.text is not None and len(view.text) <= n
-
-
-def _language(wanted: frozenset) -> Condition:
-    return lambda view: view.language in wanted
-
-
-def _language_type(wanted: frozenset) -> Condition:
-    return lambda view: view.language_type in wanted
+    return Condition(lambda cols: [0 <= length <= n for length in cols.lengths()])
 
 
 def _all(subs: list[Condition]) -> Condition:
-    def check(view: RecordView) -> bool:
-        for sub in subs:
-            if not sub(view):
-                return False
-        return True
+    def rows(cols: Columns) -> list[bool]:
+        out = subs[0].rows(cols)
+        for sub in subs[1:]:
+            out = [a and b for a, b in zip(out, sub.rows(cols))]
+        return out
 
-    return check
+    if all(sub.on_language is not None for sub in subs):
+        return _language_condition(lambda lang, kind: all(s.on_language(lang, kind) for s in subs))
+    return Condition(rows)
 
 
 def _any(subs: list[Condition]) -> Condition:
-    def check(view: RecordView) -> bool:
-        for sub in subs:
-            if sub(view):
-                return True
-        return False
+    def rows(cols: Columns) -> list[bool]:
+        out = subs[0].rows(cols)
+        for sub in subs[1:]:
+            out = [a or b for a, b in zip(out, sub.rows(cols))]
+        return out
 
-    return check
+    if all(sub.on_language is not None for sub in subs):
+        return _language_condition(lambda lang, kind: any(s.on_language(lang, kind) for s in subs))
+    return Condition(rows)
+
+
+def _not(inner: Condition) -> Condition:
+    if inner.on_language is not None:
+        return _language_condition(lambda lang, kind: not inner.on_language(lang, kind))
+    return Condition(lambda cols: [not hit for hit in inner.rows(cols)])
 
 
 def load_rules(path: Path) -> RuleSet:
