@@ -83,15 +83,13 @@ class TagStage(RecordStage):
         metas = [r.get("meta") for r in records]
         if None in metas:
             metas = [m if m is not None else {} for m in metas]
-        if len(self._text_parts) == 1:
-            key = self._text_parts[0]
-            texts = [r.get(key) for r in records]
-        else:
-            texts = [get_path(r, self._text_parts) for r in records]
-        if set(map(type, texts)) - {str}:
-            texts = [t if type(t) is str else None for t in texts]
-
-        had_language = [m.get("language") for m in metas]
+        texts = _LazyTexts(records, self._text_parts)
+        n = len(records)
+        had_language = [m.get("language", _MISSING) for m in metas]
+        language_keys = had_language.count(_MISSING) != n
+        had_language = (
+            [None if h is _MISSING else h for h in had_language] if language_keys else [None] * n
+        )
         languages = had_language
         if self.config.detect_language:
             if self._path_in_meta is not None:
@@ -102,7 +100,7 @@ class TagStage(RecordStage):
             found = self.table.detect_many(paths, texts)
             if overwrite:
                 languages = [f if f is not None else h for f, h in zip(found, had_language)]
-            elif had_language.count(None) == len(had_language):
+            elif not language_keys:
                 languages = found
             else:
                 languages = [h if h is not None else f for f, h in zip(found, had_language)]
@@ -120,7 +118,8 @@ class TagStage(RecordStage):
         add_subset = [
             sub if sub is not None and sub != had else None for sub, had in zip(subsets, had_subset)
         ]
-        batch = self._write(batch, metas, add_language, add_subset)
+        fresh = not language_keys and had_subset.count(_MISSING) == n
+        batch = self._write(batch, metas, add_language, add_subset, fresh)
         if cols.errors:
             for i in sorted(cols.errors):
                 stats.errors += 1
@@ -131,7 +130,7 @@ class TagStage(RecordStage):
         return batch
 
     def _write(
-        self, batch: Batch, metas: list[dict], add_language: list, add_subset: list
+        self, batch: Batch, metas: list[dict], add_language: list, add_subset: list, fresh: bool
     ) -> Batch:
         """Set the new keys on the records, and say how their lines change.
 
@@ -145,8 +144,7 @@ class TagStage(RecordStage):
         if (
             not batch.modified
             and all(metas)  # every record has a non-empty meta of its own
-            and not any(["language" in m for m in metas])
-            and not any(["subset" in m for m in metas])
+            and fresh  # no record has either key yet
             and False not in [next(reversed(r)) == "meta" for r in records]
             and False not in [raw.endswith(b"}}") for raw in raws]
         ):
@@ -219,6 +217,35 @@ class TagStage(RecordStage):
                     batch.source, batch.linenos[i], "meta is not an object", batch.raws[i]
                 )
         return batch.select(keep)
+
+
+class _LazyTexts:
+    """Each record's text (None when not a string), read only if a rule or a content check
+    asks: most batches are tagged from paths alone."""
+
+    def __init__(self, records: list[dict], parts: tuple[str, ...]):
+        self.records = records
+        self.parts = parts
+        self._texts: list[str | None] | None = None
+
+    def __getitem__(self, i: int) -> str | None:
+        return self.all()[i]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def all(self) -> list[str | None]:
+        if self._texts is None:
+            parts = self.parts
+            if len(parts) == 1:
+                key = parts[0]
+                texts = [r.get(key) for r in self.records]
+            else:
+                texts = [get_path(r, parts) for r in self.records]
+            if set(map(type, texts)) - {str}:
+                texts = [t if type(t) is str else None for t in texts]
+            self._texts = texts
+        return self._texts
 
 
 def _tail(language: str | None, subset: str | None, meta_had_keys: bool) -> bytes:

@@ -7,6 +7,7 @@ The table is data (`rules/languages.yaml`); this module only applies it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -64,7 +65,7 @@ class LanguageTable:
             return self.from_shebang(text)
         return None
 
-    def detect_many(self, paths: list, texts: list) -> list[str | None]:
+    def detect_many(self, paths: list, texts: Sequence) -> list[str | None]:
         """`detect` for a batch. Most paths are decided by a memo keyed on their extension
         (and the character before its dot, which tells a hidden file from an extension), so a
         record costs two string operations and a dict lookup rather than a function call."""
@@ -75,7 +76,9 @@ class LanguageTable:
         try:
             found = [get(p[p.rfind(".") - 1 :], _UNSEEN) for p in paths]
         except (TypeError, AttributeError):  # a path that is not a string
-            return [self.detect(p if type(p) is str else None, t) for p, t in zip(paths, texts)]
+            return [
+                self.detect(p if type(p) is str else None, texts[i]) for i, p in enumerate(paths)
+            ]
         for i, hit in enumerate(found):
             if hit.__class__ is str:
                 continue

@@ -54,7 +54,7 @@ class Columns:
         type_of: Callable[[str | None], str | None],
     ):
         self.records = records
-        self.texts = texts
+        self._texts = texts  # a list, or anything with all() returning one (read on demand)
         self.languages = languages
         self.type_of = type_of
         self.n = len(records)
@@ -84,6 +84,11 @@ class Columns:
             except (KeyError, AttributeError, TypeError):
                 pass
         return [get_path(r, parts, default) for r in records]
+
+    @property
+    def texts(self) -> list[str | None]:
+        texts = self._texts
+        return texts if type(texts) is list else texts.all()
 
     def lengths(self) -> list[int]:
         """Text length per record, -1 where there is no text."""
@@ -275,13 +280,52 @@ class _Compiler:
             raise doc.error(loc + (op,), f"invalid glob: {exc}") from None
         match = compiled.match
 
+        prefixes = _literal_prefixes(arg[3:]) if basename else None
+
         def glob(cols: Columns) -> list[bool]:
             values = cols.field(parts)
+            if prefixes:  # one C-level startswith rules out most names before the regex
+                return [
+                    v is not None
+                    and v.startswith(prefixes, v.rfind("/") + 1)
+                    and match(v, v.rfind("/") + 1) is not None
+                    for v in values
+                ]
             if basename:
                 return [v is not None and match(v, v.rfind("/") + 1) is not None for v in values]
             return [v is not None and match(v) is not None for v in values]
 
         return Condition(glob)
+
+
+def _literal_prefixes(glob: str, limit: int = 256) -> tuple[str, ...] | None:
+    """The literal text every match of a glob starts with, one per `{a,b}` alternative (None
+    when some alternative starts with a wildcard, or braces expand past `limit`)."""
+    variants = [""]
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c in "*?":
+            break
+        close = glob.find("}", i) if c == "{" else -1
+        if close > i and "{" not in glob[i + 1 : close]:
+            options = [o.split("*", 1)[0].split("?", 1)[0] for o in glob[i + 1 : close].split(",")]
+            if len(variants) * len(options) > limit:
+                return None
+            variants = [v + o for v in variants for o in options]
+            if any("*" in o or "?" in o for o in glob[i + 1 : close].split(",")):
+                break  # an alternative has a wildcard: the literal part ends there
+            i = close + 1
+            continue
+        variants = [v + c for v in variants]
+        i += 1
+    if not all(variants):
+        return None
+    kept: list[str] = []
+    for variant in sorted(set(variants), key=len):  # "LICENSE" already covers "LICENSE."
+        if not variant.startswith(tuple(kept)):
+            kept.append(variant)
+    return tuple(kept)
 
 
 def _search(cols: Columns, parts: tuple[str, ...], pattern: BoundedRegex) -> list[bool]:
