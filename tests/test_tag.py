@@ -402,13 +402,50 @@ def test_batch_rules_agree_with_a_record_at_a_time_reading(tmp_path_factory, con
             assert subset == (names[0] if names else "rest")
 
 
+@pytest.mark.parametrize(
+    "pattern, literals",
+    [
+        (r"^\s*(@(interface|end)\b|#\s*import\s+[<\"])", ("@", "import")),
+        (r"^:-\s*module", ("module",)),
+        (r"\w+::\w+|template\s*<", ("::", "template")),
+        (r"(?i)pragma", None),
+        (r"x(?i:abc)|y", ("x", "y")),  # not "abc": it may come in any case
+        (r"a*b?", None),
+        (r"(foo)+bar|baz", ("baz", "foo")),  # "foo" or "bar": both are required
+    ],
+)
+def test_required_literals(pattern, literals):
+    import re
+
+    from curate.tagging.languages import required_literals
+
+    assert required_literals(re.compile(pattern, re.M)) == literals
+
+
+def test_required_literals_never_skip_a_match():
+    samples = [t for _, t, _ in LANGUAGE_CASES if t] + [
+        "@end",
+        "#import <x>",
+        "int a::b;",
+        ":- module(x).",
+        "p(X) :- q(X).",
+        "/* XPM */",
+    ]
+    for ext, (_, patterns) in TABLE.rules.items():
+        for _, pattern, needles in patterns:
+            for sample in samples:
+                text = "\n" + sample
+                if pattern.search(text) and needles is not None:
+                    assert any(n in text for n in needles), (ext, pattern.pattern, sample)
+
+
 def test_language_table_loads_every_entry():
     assert len(TABLE.types) >= 300
     assert set(TABLE.types.values()) == {"programming", "markup", "data", "prose"}
     assert len(LANGUAGE_CASES) >= 60
     for ext, (default, patterns) in TABLE.rules.items():
         assert default in TABLE.types, ext
-        assert all(lang in TABLE.types for lang, _ in patterns), ext
+        assert all(lang in TABLE.types for lang, _, _ in patterns), ext
 
 
 def test_tag_keeps_existing_unless_overwrite_and_appends_meta_in_place():
