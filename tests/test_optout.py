@@ -264,3 +264,47 @@ def test_fixture_repo_optout_in_run(tmp_path):
         orjson.loads(x) for x in (tmp_path / "out" / "optout-log.jsonl").read_bytes().splitlines()
     ]
     assert len(log) == 24 and all(e["id"].startswith("mirror/") for e in log)
+
+
+def test_a_batch_reports_the_first_kind_in_order_for_every_row():
+    from curate.optout.matcher import Matcher
+    from curate.optout.registry import check_entry
+
+    text = "opted out text"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    entries = [
+        check_entry({"kind": k, "value": v, "added": "2026-01-01", "ref": k})
+        for k, v in [
+            ("repo", "o/r"),
+            ("owner", "acme"),
+            ("path_glob", "x/y:secret/**"),
+            ("url_prefix", "https://a.com/"),
+            ("email", "me@a.com"),
+            ("sha256", digest),
+        ]
+    ]
+    records = [
+        {"text": text, "meta": {"repo": "O/R", "email": "me@a.com"}},  # repo beats the rest
+        {"text": text, "meta": {"repo": "acme/tool"}},  # owner beats sha256
+        {"text": "t", "meta": {"repo": "x/y", "path": "secret/k.py"}},
+        {"text": "t", "meta": {"repo": "x/y", "path": "public/k.py"}},
+        {"text": "t", "meta": {"url": "https://a.com/p", "email": " ME@a.com "}},
+        {"text": "t", "meta": {"email": " ME@a.com "}},
+        {"text": text, "meta": "not an object"},
+        {"text": text, "meta": {"repo": 7}},
+        {"text": 7, "meta": {"repo": "line\nbreak"}},
+        {"meta": None},
+    ]
+    hits = Matcher(entries).match_batch(records)
+    assert {i: m.kind for i, m in hits.items()} == {
+        0: "repo",
+        1: "owner",
+        2: "path_glob",
+        4: "url_prefix",
+        5: "email",
+        6: "sha256",
+        7: "sha256",
+    }
+    assert [Matcher(entries).match(r) is not None for r in records] == [
+        i in hits for i in range(len(records))
+    ]

@@ -115,68 +115,138 @@ class Matcher:
             compiled = self.globs[repo] = (re.compile(pattern), items)
         return compiled
 
-    def _get(self, record: dict, name: str) -> str | None:
-        value = get_path(record, self._parts[name])
-        return value if isinstance(value, str) else None
-
     def match(self, record: dict) -> Match | None:
         """The first registry entry that matches the record, or None."""
-        if self._shared is not None:
-            holder = record.get(self._shared)
-            if type(holder) is not dict:
-                holder = _EMPTY
-            get = holder.get
-            leaf = self._leaf
-            return self._match(record, lambda name: _str(get(leaf[name])))
-        return self._match(record, lambda name: self._get(record, name))
+        return self.match_batch([record]).get(0)
 
-    def _match(self, record: dict, get) -> Match | None:
+    def match_batch(self, records: list[dict]) -> dict[int, Match]:
+        """Row -> the first registry entry matching that record, for a batch. Each kind of
+        entry is checked a column at a time (one comprehension over the batch, one dict probe
+        a record), in the order repo, owner, path glob, URL prefix, email, text SHA-256; rows
+        already matched are not checked again."""
+        n = len(records)
+        hits: dict[int, Match] = {}
+        column = self._columns(records)
         if self.repo or self.owner or self._glob_entries:
-            repo = get("repo")
-            if repo is not None:
-                lowered = repo.lower()
-                hit = self.repo.get(lowered)
-                if hit is not None:
-                    return Match("repo", hit.ref, hit.value)
+            repos = column("repo")
+            if repos.count(None) != n:
+                lowered = _lowered(repos)
+                if self.repo:
+                    get = self.repo.get
+                    _collect(hits, "repo", [get(r) for r in lowered])
                 if self.owner:
-                    hit = self.owner.get(lowered.partition("/")[0])
-                    if hit is not None:
-                        return Match("owner", hit.ref, hit.value)
-                if self._glob_entries and lowered in self._glob_entries:
-                    compiled = self._compiled_globs(lowered)
-                    path = get("path")
-                    if path is not None:
-                        m = compiled[0].match(path)
-                        if m is not None:
-                            hit = compiled[1][int(m.lastgroup[1:])]
-                            return Match("path_glob", hit.ref, hit.value)
+                    get = self.owner.get
+                    owners = [get(r.partition("/")[0]) if r is not None else None for r in lowered]
+                    _collect(hits, "owner", owners)
+                if self._glob_entries:
+                    self._match_globs(hits, lowered, column)
         if self.url:
-            url = get("url")
-            if url is not None:
-                for length in self.url_lengths:
-                    if length > len(url):
-                        break
-                    hit = self.url.get(url[:length])
-                    if hit is not None:
-                        return Match("url_prefix", hit.ref, hit.value)
+            urls = column("url")
+            if urls.count(None) != n:
+                _collect(hits, "url_prefix", [self._url_hit(u) for u in urls])
         if self.email:
-            email = get("email")
-            if email is not None:
-                hit = self.email.get(email.strip().lower())
-                if hit is not None:
-                    return Match("email", hit.ref, hit.value)
+            emails = column("email")
+            if emails.count(None) != n:
+                get = self.email.get
+                _collect(
+                    hits,
+                    "email",
+                    [get(e.strip().lower()) if e is not None else None for e in emails],
+                )
         if self.sha:
-            text = get_path(record, self._text_parts)
-            if type(text) is str:
-                digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-                hit = self.sha.get(digest)
-                if hit is not None:
-                    return Match("sha256", hit.ref, hit.value)
+            self._match_texts(hits, records)
+        return hits
+
+    def _columns(self, records: list[dict]):
+        """A function giving one role's values for the batch (None where not a string)."""
+        if self._shared is not None:
+            shared = self._shared
+            holders = [r.get(shared) for r in records]
+            if set(map(type, holders)) - {dict}:
+                holders = [h if type(h) is dict else _EMPTY for h in holders]
+
+            def column(name: str) -> list[str | None]:
+                key = self._leaf[name]
+                values = [h.get(key) for h in holders]
+                return _strings(values)
+
+            return column
+
+        def column(name: str) -> list[str | None]:
+            parts = self._parts[name]
+            return _strings([get_path(r, parts) for r in records])
+
+        return column
+
+    def _match_globs(self, hits: dict[int, Match], lowered: list, column) -> None:
+        entries = self._glob_entries
+        rows = [i for i, r in enumerate(lowered) if r in entries and i not in hits]
+        if not rows:
+            return
+        paths = column("path")
+        for i in rows:
+            path = paths[i]
+            if path is None:
+                continue
+            pattern, items = self._compiled_globs(lowered[i])
+            m = pattern.match(path)
+            if m is not None:
+                hit = items[int(m.lastgroup[1:])]
+                hits[i] = Match("path_glob", hit.ref, hit.value)
+
+    def _url_hit(self, url: str | None) -> Entry | None:
+        if url is None:
+            return None
+        get = self.url.get
+        for length in self.url_lengths:
+            if length > len(url):
+                break
+            hit = get(url[:length])
+            if hit is not None:
+                return hit
         return None
+
+    def _match_texts(self, hits: dict[int, Match], records: list[dict]) -> None:
+        parts = self._text_parts
+        if len(parts) == 1:
+            key = parts[0]
+            texts = [r.get(key) for r in records]
+        else:
+            texts = [get_path(r, parts) for r in records]
+        sha256 = hashlib.sha256
+        get = self.sha.get
+        found = [
+            get(sha256(t.encode("utf-8", "surrogatepass")).hexdigest())
+            if t.__class__ is str
+            else None
+            for t in texts
+        ]
+        _collect(hits, "sha256", found)
+
+
+def _collect(hits: dict[int, Match], kind: str, found: list[Entry | None]) -> None:
+    """Record the rows a column check matched, unless an earlier kind matched them first."""
+    if found.count(None) == len(found):
+        return
+    for i, entry in enumerate(found):
+        if entry is not None and i not in hits:
+            hits[i] = Match(kind, entry.ref, entry.value)
+
+
+def _strings(values: list) -> list[str | None]:
+    if set(map(type, values)) - {str, type(None)}:
+        return [v if type(v) is str else None for v in values]
+    return values
+
+
+def _lowered(values: list[str | None]) -> list[str | None]:
+    """Lower-cased strings; one `lower()` over the joined column when it is all strings."""
+    if None not in values:
+        joined = "\n".join(values)
+        lowered = joined.lower().split("\n")
+        if len(lowered) == len(values):  # no value held a newline (or lower() made one)
+            return lowered
+    return [v.lower() if v is not None else None for v in values]
 
 
 _EMPTY: dict = {}
-
-
-def _str(value: object) -> str | None:
-    return value if type(value) is str else None

@@ -66,16 +66,13 @@ class OptoutStage(RecordStage):
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         started = time.perf_counter()
-        match = self.matcher.match
-        keep: list[int] = []
+        hits = self.matcher.match_batch(batch.records)
+        keep: list[int] = [i for i in range(len(batch.records)) if i not in hits]
         id_parts = self.fields.id_parts
-        for i, record in enumerate(batch.records):
-            hit = match(record)
-            if hit is None:
-                keep.append(i)
-                continue
+        for i in sorted(hits):
+            hit = hits[i]
             stats.dropped["opted_out"] += 1
-            rid = get_path(record, id_parts)
+            rid = get_path(batch.records[i], id_parts)
             ctx.optout_log.append(
                 {"id": None if rid is None else str(rid), "kind": hit.kind, "ref": hit.ref}
             )
