@@ -37,6 +37,7 @@ class LanguageTable:
     # `detect_many` memo: the last extension of a path plus the character before its dot ->
     # the language, or a route saying what the name or the content has to decide.
     _by_key: dict[str, object] = field(default_factory=dict, repr=False)
+    _by_base: dict[str, object] = field(default_factory=dict, repr=False)
     _name_exts: frozenset[str] = frozenset()
     _multi_tails: frozenset[str] = frozenset()
 
@@ -82,9 +83,13 @@ class LanguageTable:
             return [
                 self.detect(p if type(p) is str else None, texts[i]) for i, p in enumerate(paths)
             ]
-        for i, hit in enumerate(found):
-            if hit.__class__ is str:
-                continue
+        rows = [i for i, hit in enumerate(found) if hit.__class__ is not str]
+        if not rows:
+            return found
+        if not isinstance(texts, list):
+            texts = texts.all()  # read the texts only now that some record needs them
+        for i in rows:
+            hit = found[i]
             path = paths[i]
             if hit is _UNSEEN:
                 hit = memo[path[path.rfind(".") - 1 :]] = self._route(path)
@@ -92,7 +97,12 @@ class LanguageTable:
                     found[i] = hit
                     continue
             text = texts[i]
-            found[i] = self._resolve(hit, path, text if type(text) is str else None)
+            if text.__class__ is not str:
+                text = None
+            if hit is _SHEBANG_ONLY:
+                found[i] = self.from_shebang(text) if text and text.startswith("#!") else None
+            else:
+                found[i] = self._resolve(hit, path, text)
         return found
 
     def _route(self, path: str) -> object:
@@ -106,8 +116,10 @@ class LanguageTable:
         candidates = self.by_ext.get(ext)
         if candidates is None:
             route: object = _SHEBANG_ONLY  # an extension nobody claims: only `#!` can tell
+        elif len(candidates) == 1:
+            route = candidates[0]
         else:
-            route = candidates[0] if len(candidates) == 1 else _PER_RECORD  # ambiguous
+            route = _Ambiguous(ext, candidates)  # the content decides
         if ext in self._name_exts:
             return (route,)  # `CMakeLists.txt`: a well-known name first
         return route
@@ -121,9 +133,23 @@ class LanguageTable:
             route = route[0]
             if route.__class__ is str:
                 return route
-        if route is _SHEBANG_ONLY:
-            return self.from_shebang(text) if text and text.startswith("#!") else None
-        return self.detect(path, text)
+        if route.__class__ is _Ambiguous:
+            return self._disambiguate(route.ext, route.candidates, text)
+        if route is _PER_RECORD:
+            base = path[path.rfind("/") + 1 :]
+            if base.find(".", 1) > 0:
+                return self.detect(path, text)
+            # No extension: the name decides, or a `#!` line. Names repeat (`Makefile`,
+            # `copyright`, `README`), so what a name says is memoised.
+            route = self._by_base.get(base)
+            if route is None:
+                if len(self._by_base) > 100_000:
+                    self._by_base.clear()
+                hit = self.by_name.get(base) or self.by_name_lower.get(base.lower())
+                route = self._by_base[base] = hit if hit is not None else _SHEBANG_ONLY
+            if route.__class__ is str:
+                return route
+        return self.from_shebang(text) if text and text.startswith("#!") else None
 
     def _disambiguate(self, ext: str, candidates: list[str], text: str | None) -> str:
         rule = self.rules.get(ext)
@@ -133,8 +159,12 @@ class LanguageTable:
         if text:
             sample = "\n" + text[:SNIFF_CHARS]
             for language, pattern, needles in patterns:
-                if needles is not None and not any(n in sample for n in needles):
-                    continue  # a literal every match contains is absent: skip the search
+                if needles is not None:
+                    for needle in needles:
+                        if needle in sample:
+                            break
+                    else:
+                        continue  # no literal that every match contains: skip the search
                 if pattern.search(sample):
                     return language
         return default
@@ -157,6 +187,16 @@ class LanguageTable:
 
     def type_of(self, language: str | None) -> str | None:
         return self.types.get(language) if language else None
+
+
+class _Ambiguous:
+    """Route for an extension several languages claim: the content decides."""
+
+    __slots__ = ("ext", "candidates")
+
+    def __init__(self, ext: str, candidates: list[str]):
+        self.ext = ext
+        self.candidates = candidates
 
 
 def _line_pattern(source: str) -> re.Pattern:
