@@ -215,3 +215,21 @@ def test_keep_prefer_in_run_and_refused_in_pipe(tmp_path):
     assert [orjson.loads(x)["id"] for x in read_dataset(tmp_path / "out")] == ["high", "other"]
     rejected = [orjson.loads(x) for x in read_dataset(tmp_path / "out", "rejects")]
     assert [(r["id"], r["meta"]["rejected"]["duplicate_of"]) for r in rejected] == [("low", "high")]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=40), max_size=12
+    )
+)
+def test_unique_per_doc_equals_numpy_unique_per_document(docs):
+    from curate.dedup.minhash import unique_per_doc
+
+    hashes = np.array([h for d in docs for h in d], dtype=np.uint32)
+    doc_of = np.array([i for i, d in enumerate(docs) for _ in d], dtype=np.int64)
+    got = unique_per_doc(hashes, doc_of, len(docs))
+    assert len(got) == len(docs)
+    for mine, doc in zip(got, docs):
+        assert mine.dtype == np.uint32
+        assert mine.tolist() == sorted(set(doc))

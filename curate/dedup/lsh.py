@@ -111,10 +111,16 @@ class NearDecider:
                     sim = float(np.count_nonzero(self._sigs[j] == sig)) / len(sig)
                 if sim >= self.threshold:
                     return j, sim
-        self._keep(key_list, sig, shingles)
+        self._keep(key_list, sig, shingles, keys)
         return None, 0.0
 
-    def _keep(self, key_list: list[int], sig: np.ndarray, shingles: np.ndarray | None) -> None:
+    def _keep(
+        self,
+        key_list: list[int],
+        sig: np.ndarray,
+        shingles: np.ndarray | None,
+        keys: np.ndarray | None = None,
+    ) -> None:
         idx = self.kept
         if idx >= len(self._sigs):
             grown = np.zeros((2 * len(self._sigs), self._sigs.shape[1]), dtype=np.uint32)
@@ -124,14 +130,13 @@ class NearDecider:
             grown_keys[: len(self._keys)] = self._keys
             self._keys = grown_keys
         self._sigs[idx] = sig
-        self._keys[idx] = key_list
+        self._keys[idx] = keys if keys is not None else key_list  # a list converts slowly
         if self.exact:
             self._sets.append(shingles)
-        for band in range(self.bands):
-            bucket = self.buckets[band]
-            members = bucket.get(key_list[band])
+        for bucket, key in zip(self.buckets, key_list):
+            members = bucket.get(key)
             if members is None:
-                bucket[key_list[band]] = [idx]
+                bucket[key] = [idx]
             else:
                 members.append(idx)
         self.kept += 1

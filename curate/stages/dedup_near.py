@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from curate.dedup.exact_index import rank_comparator
 from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
-from curate.dedup.minhash import MinHasher
+from curate.dedup.minhash import MinHasher, unique_per_doc
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
 from curate.errors import ConfigError, RecordError
 from curate.io.reader import Batch
@@ -244,8 +244,7 @@ class DedupNearStage(GlobalStage):
         keys = band_keys(sigs, self.bands, self.rows)
         sets = None
         if self.exact:  # computed here, in the parallel part, not in the serial decisions
-            cuts = np.searchsorted(doc_of, np.arange(len(texts) + 1)).tolist()
-            sets = [np.unique(allh[cuts[i] : cuts[i + 1]]) for i in range(len(texts))]
+            sets = unique_per_doc(allh, doc_of, len(texts))
         return sigs, keys, sets
 
     def _id(self, record: dict) -> str:
