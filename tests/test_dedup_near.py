@@ -218,18 +218,16 @@ def test_keep_prefer_in_run_and_refused_in_pipe(tmp_path):
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    st.lists(
-        st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=40), max_size=12
-    )
-)
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=40), max_size=12))
 def test_unique_per_doc_equals_numpy_unique_per_document(docs):
     from curate.dedup.minhash import unique_per_doc
 
     hashes = np.array([h for d in docs for h in d], dtype=np.uint32)
     doc_of = np.array([i for i, d in enumerate(docs) for _ in d], dtype=np.int64)
-    got = unique_per_doc(hashes, doc_of, len(docs))
+    got, values, owners = unique_per_doc(hashes, doc_of, len(docs))
     assert len(got) == len(docs)
+    assert values.tolist() == [h for d in docs for h in sorted(set(d))]
+    assert owners.tolist() == [i for i, d in enumerate(docs) for _ in set(d)]
     for mine, doc in zip(got, docs):
         assert mine.dtype == np.uint32
         assert mine.tolist() == sorted(set(doc))

@@ -266,8 +266,11 @@ class MinHasher:
         return sigs
 
 
-def unique_per_doc(hashes: np.ndarray, doc_of: np.ndarray, ndocs: int) -> list[np.ndarray]:
-    """Each document's sorted, distinct shingle hashes (views into one array).
+def unique_per_doc(
+    hashes: np.ndarray, doc_of: np.ndarray, ndocs: int
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Each document's sorted, distinct shingle hashes (views into one array), plus that
+    array and the document of each of its values.
 
     One sort of (document, hash) pairs for the whole batch instead of `np.unique` per
     document: ~4x faster on 2 KB documents, where per-call overhead dominates.
@@ -280,8 +283,9 @@ def unique_per_doc(hashes: np.ndarray, doc_of: np.ndarray, ndocs: int) -> list[n
         np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
         keys = keys[distinct]
     values = (keys & U64(0xFFFFFFFF)).astype(np.uint32)
-    cuts = np.searchsorted(keys >> U64(32), np.arange(ndocs + 1, dtype=np.uint64)).tolist()
-    return [values[cuts[i] : cuts[i + 1]] for i in range(ndocs)]
+    docs = (keys >> U64(32)).astype(np.int64)
+    cuts = np.searchsorted(docs, np.arange(ndocs + 1)).tolist()
+    return [values[cuts[i] : cuts[i + 1]] for i in range(ndocs)], values, docs
 
 
 def _flatten(hashes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -240,11 +240,12 @@ class DedupNearStage(GlobalStage):
 
     def _sketch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
         allh, doc_of = self.hasher.batch_hashes(texts)
-        sigs = self.hasher._signatures(allh, doc_of, len(texts))
-        keys = band_keys(sigs, self.bands, self.rows)
         sets = None
         if self.exact:  # computed here, in the parallel part, not in the serial decisions
-            sets = unique_per_doc(allh, doc_of, len(texts))
+            # MinHash ignores repeats: the signatures come from the distinct shingles too.
+            sets, allh, doc_of = unique_per_doc(allh, doc_of, len(texts))
+        sigs = self.hasher._signatures(allh, doc_of, len(texts))
+        keys = band_keys(sigs, self.bands, self.rows)
         return sigs, keys, sets
 
     def _id(self, record: dict) -> str:
