@@ -231,3 +231,16 @@ def test_unique_per_doc_equals_numpy_unique_per_document(docs):
     for mine, doc in zip(got, docs):
         assert mine.dtype == np.uint32
         assert mine.tolist() == sorted(set(doc))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sets(st.integers(min_value=0, max_value=300), max_size=50),
+    st.sets(st.integers(min_value=0, max_value=300), max_size=50),
+)
+def test_jaccard_of_sorted_unique_arrays_equals_set_jaccard(a, b):
+    from curate.dedup.lsh import jaccard_unique
+
+    expected = 1.0 if not a and not b else len(a & b) / len(a | b)
+    got = jaccard_unique(np.array(sorted(a), np.uint32), np.array(sorted(b), np.uint32))
+    assert got == pytest.approx(expected)
