@@ -36,6 +36,8 @@ for _b in range(256):
     elif not _c.isspace() and _b >= 0x21:
         _CLASS[_b] = 2
 _WORD = _CLASS == 1
+_WORD_TABLE = bytes(_WORD.astype(np.uint8))  # for bytes.translate: 1 for word bytes
+_PUNCT_TABLE = bytes((_CLASS == 2).astype(np.uint8))
 
 _POW_CACHE: dict[str, np.ndarray] = {}
 GROUP_BYTES = 256 * 1024
@@ -82,16 +84,21 @@ def _normalize(text: str, tokenizer: str) -> bytes:
 
 def _token_spans(data: np.ndarray, tokenizer: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of the tokens in a byte array."""
-    word = _WORD[data]
-    starts_w = np.flatnonzero(word[1:] > word[:-1]) + 1
-    ends_w = np.flatnonzero(word[:-1] > word[1:]) + 1
+    base = data.base
+    raw = base if isinstance(base, bytes) and len(base) == data.nbytes else data.tobytes()
+    # bytes.translate classifies ~5x faster than numpy's table lookup (`_WORD[data]`).
+    word = np.frombuffer(raw.translate(_WORD_TABLE), dtype=np.int8)
+    # One pass finds every edge between word and non-word bytes; edges alternate
+    # start, end, start... once a leading word byte and a trailing one count as edges.
+    edges = np.flatnonzero(word[1:] != word[:-1]) + 1
     if len(word) and word[0]:
-        starts_w = np.concatenate(([0], starts_w))
+        edges = np.concatenate(([0], edges))
     if len(word) and word[-1]:
-        ends_w = np.concatenate((ends_w, [len(word)]))
+        edges = np.concatenate((edges, [len(word)]))
+    starts_w, ends_w = edges[0::2], edges[1::2]
     if tokenizer != "code":
         return starts_w, ends_w
-    punct = np.flatnonzero(_CLASS[data] == 2)
+    punct = np.flatnonzero(np.frombuffer(raw.translate(_PUNCT_TABLE), dtype=np.int8))
     starts = np.concatenate((starts_w, punct))
     ends = np.concatenate((ends_w, punct + 1))
     order = np.argsort(starts, kind="stable")
