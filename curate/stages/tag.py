@@ -145,8 +145,10 @@ class TagStage(RecordStage):
             not batch.modified
             and all(metas)  # every record has a non-empty meta of its own
             and fresh  # no record has either key yet
-            and False not in [next(reversed(r)) == "meta" for r in records]
-            and False not in [raw.endswith(b"}}") for raw in raws]
+            and False
+            not in [
+                next(reversed(r)) == "meta" and x.endswith(b"}}") for r, x in zip(records, raws)
+            ]
         ):
             # The usual batch, decided column-wise: one cached (tail, keys) per combination.
             get = self._edits.get

@@ -143,7 +143,7 @@ class RuleSet:
             fallback = [self.default] if self.default is not None else None
             hits = zip(*[rule.condition.rows(cols) for rule in self.rules])
             return [[names[k] for k, hit in enumerate(row) if hit] or fallback for row in hits]
-        chosen: list[int | None] = [None] * cols.n
+        chosen: list[str | None] = [None] * cols.n  # a subset name once decided
         undecided = cols.n
         rules = self.rules
         k = 0
@@ -158,7 +158,11 @@ class RuleSet:
                 for lang in set(cols.languages):
                     kind = type_of(lang)
                     first[lang] = next(
-                        (j for j in range(k, end) if rules[j].condition.on_language(lang, kind)),
+                        (
+                            names[j]
+                            for j in range(k, end)
+                            if rules[j].condition.on_language(lang, kind)
+                        ),
                         None,
                     )
                 chosen = [
@@ -166,13 +170,20 @@ class RuleSet:
                 ]
                 k = end
             else:
+                name = names[k]
                 hits = rules[k].condition.rows(cols)
-                chosen = [c if c is not None or not hit else k for c, hit in zip(chosen, hits)]
+                if undecided == cols.n:
+                    chosen = [name if hit else None for hit in hits]
+                else:
+                    chosen = [
+                        c if c is not None or not hit else name for c, hit in zip(chosen, hits)
+                    ]
                 k += 1
             undecided = chosen.count(None)
-        lookup = dict(enumerate(names))
-        lookup[None] = self.default
-        return [lookup[c] for c in chosen]
+        if undecided and self.default is not None:
+            default = self.default
+            return [c if c is not None else default for c in chosen]
+        return chosen
 
     def classify(self, record: dict, language: str | None = None, type_of=None) -> Any:
         """One record's subset (a batch of one); for tests and callers outside the stage."""
