@@ -32,26 +32,34 @@ def stdlib_texts(max_bytes: int = 200_000) -> list[tuple[str, str]]:
 
 def big_corpus(target_mb: int = 220, doc_chars: int = 2000, seed: int = 7) -> Path:
     """A zstd JSON-lines file of >= target_mb uncompressed: ~2 KB slices of stdlib sources."""
-    DATA.mkdir(exist_ok=True)
     path = DATA / f"corpus-{target_mb}mb.jsonl.zst"
+    texts = stdlib_texts() if not path.exists() else []
+
+    def record(i: int, rng: random.Random) -> dict:
+        name, text = texts[rng.randrange(len(texts))]
+        start = rng.randrange(max(1, len(text) - doc_chars))
+        return {
+            "id": f"doc-{i:08d}",
+            "text": text[start : start + doc_chars],
+            "meta": {"path": name, "repo": f"repo-{i % 997}", "source": "stdlib"},
+        }
+
+    return _write_corpus(path, target_mb, seed, record)
+
+
+def _write_corpus(path: Path, target_mb: int, seed: int, record) -> Path:
+    """Write records from `record(i, rng)` until target_mb uncompressed (cached: built once)."""
     if path.exists():
         return path
+    DATA.mkdir(exist_ok=True)
     rng = random.Random(seed)
-    texts = stdlib_texts()
     cctx = zstandard.ZstdCompressor(level=3)
     written = 0
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as fh, cctx.stream_writer(fh) as zw:
         i = 0
         while written < target_mb * 10**6:
-            name, text = texts[rng.randrange(len(texts))]
-            start = rng.randrange(max(1, len(text) - doc_chars))
-            rec = {
-                "id": f"doc-{i:08d}",
-                "text": text[start : start + doc_chars],
-                "meta": {"path": name, "repo": f"repo-{i % 997}", "source": "stdlib"},
-            }
-            line = orjson.dumps(rec) + b"\n"
+            line = orjson.dumps(record(i, rng)) + b"\n"
             zw.write(line)
             written += len(line)
             i += 1
@@ -64,10 +72,20 @@ def machine_text_files(per_kind: int = 2500, seed: int = 11) -> list[tuple[str, 
     real paths: at most `per_kind` files per extension, so no one kind dominates."""
     rng = random.Random(seed)
     by_kind: dict[str, list[Path]] = {}
-    for root in ("/usr/include", "/usr/share", "/usr/lib", "/etc", sysconfig.get_paths()["purelib"]):
+    for root in (
+        "/usr/include",
+        "/usr/share",
+        "/usr/lib",
+        "/etc",
+        sysconfig.get_paths()["purelib"],
+    ):
         for path in sorted(Path(root).rglob("*")):
             try:
-                if path.is_symlink() or not path.is_file() or not 200 <= path.stat().st_size <= 10**6:
+                if (
+                    path.is_symlink()
+                    or not path.is_file()
+                    or not 200 <= path.stat().st_size <= 10**6
+                ):
                     continue
             except OSError:
                 continue
@@ -95,28 +113,16 @@ def machine_text_files(per_kind: int = 2500, seed: int = 11) -> list[tuple[str, 
 def mixed_corpus(target_mb: int = 220, doc_chars: int = 2000, seed: int = 7) -> Path:
     """Like big_corpus, but from every kind of text file on the machine, with real paths made
     unique per record (`repo-N/...`): what a tagger sees in a code corpus."""
-    DATA.mkdir(exist_ok=True)
     path = DATA / f"mixed-{target_mb}mb.jsonl.zst"
-    if path.exists():
-        return path
-    rng = random.Random(seed)
-    files = machine_text_files()
-    cctx = zstandard.ZstdCompressor(level=3)
-    written = 0
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh, cctx.stream_writer(fh) as zw:
-        i = 0
-        while written < target_mb * 10**6:
-            name, text = files[rng.randrange(len(files))]
-            start = rng.randrange(max(1, len(text) - doc_chars)) if rng.random() < 0.7 else 0
-            rec = {
-                "id": f"doc-{i:08d}",
-                "text": text[start : start + doc_chars],
-                "meta": {"path": f"repo-{i}/{name}", "repo": f"repo-{i % 997}"},
-            }
-            line = orjson.dumps(rec) + b"\n"
-            zw.write(line)
-            written += len(line)
-            i += 1
-    tmp.rename(path)
-    return path
+    files = machine_text_files() if not path.exists() else []
+
+    def record(i: int, rng: random.Random) -> dict:
+        name, text = files[rng.randrange(len(files))]
+        start = rng.randrange(max(1, len(text) - doc_chars)) if rng.random() < 0.7 else 0
+        return {
+            "id": f"doc-{i:08d}",
+            "text": text[start : start + doc_chars],
+            "meta": {"path": f"repo-{i}/{name}", "repo": f"repo-{i % 997}"},
+        }
+
+    return _write_corpus(path, target_mb, seed, record)

@@ -363,26 +363,22 @@ def _max_chars(n: int) -> Condition:
 
 
 def _all(subs: list[Condition]) -> Condition:
-    def rows(cols: Columns) -> list[bool]:
-        out = subs[0].rows(cols)
-        for sub in subs[1:]:
-            out = [a and b for a, b in zip(out, sub.rows(cols))]
-        return out
-
-    if all(sub.on_language is not None for sub in subs):
-        return _language_condition(lambda lang, kind: all(s.on_language(lang, kind) for s in subs))
-    return Condition(rows)
+    return _combined(subs, all)
 
 
 def _any(subs: list[Condition]) -> Condition:
-    def rows(cols: Columns) -> list[bool]:
-        out = subs[0].rows(cols)
-        for sub in subs[1:]:
-            out = [a or b for a, b in zip(out, sub.rows(cols))]
-        return out
+    return _combined(subs, any)
 
+
+def _combined(subs: list[Condition], how: Callable) -> Condition:
+    """`all` or `any` of several conditions: per distinct language when each of them looks
+    only at the language, else row by row."""
     if all(sub.on_language is not None for sub in subs):
-        return _language_condition(lambda lang, kind: any(s.on_language(lang, kind) for s in subs))
+        return _language_condition(lambda lang, kind: how(s.on_language(lang, kind) for s in subs))
+
+    def rows(cols: Columns) -> list[bool]:
+        return [how(row) for row in zip(*[sub.rows(cols) for sub in subs])]
+
     return Condition(rows)
 
 
