@@ -521,3 +521,41 @@ def test_hostile_subset_names_stay_inside(tmp_path):
         assert out in path.parents or path == out, path
     assert (out / "__missing__" / "part-00000.jsonl.zst").exists()
     assert run_curate("verify", str(out)).returncode == 0
+
+
+def test_tagged_lines_survive_a_later_record_stage_and_every_way_of_reading_them():
+    from curate.fields import Fields
+    from curate.io.policy import ErrorPolicy
+    from curate.io.reader import parse_lines
+    from curate.stages.base import Context, StageStats
+    from curate.stages.filter import FilterConfig, FilterStage
+    from curate.stages.tag import TagConfig, TagStage
+
+    lines = [
+        b'{"id":"1","text":"x = 1\\n","meta":{"path":"a.py"}}',
+        b'{"id":"2","text":"","meta":{"path":"b.c"}}',
+        b'{"meta":{"path":"c.md"},"text":"# t","id":"3"}',  # meta not last: re-serialised
+    ]
+    batch = parse_lines("in", 1, lines, ErrorPolicy())
+    tag = TagStage(TagConfig(), Fields())
+    tag.setup()
+    ctx = Context(ErrorPolicy())
+    tagged = tag.process(batch, ctx, StageStats())
+    assert tagged.tails is not None
+    keep = FilterStage(FilterConfig(min_chars=1), Fields())
+    keep.setup()
+    out = keep.process(tagged, ctx, StageStats())
+    expected = [
+        b'{"id":"1","text":"x = 1\\n","meta":{"path":"a.py","language":"Python","subset":"code"}}',
+        orjson.dumps(
+            {
+                "meta": {"path": "c.md", "language": "Markdown", "subset": "docs"},
+                "text": "# t",
+                "id": "3",
+            }
+        ),
+    ]
+    assert out.tails is not None  # the filter kept the tails: no per-line copy yet
+    assert out.to_bytes() == b"\n".join(expected) + b"\n"
+    assert out.raws == expected  # reading the lines applies the tails
+    assert [orjson.loads(x) for x in expected] == out.records

@@ -160,29 +160,28 @@ class RecordStage(Stage):
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         started = time.perf_counter()
         apply = self.apply
-        records: list[dict] = []
-        linenos: list[int] = []
-        raws: list[bytes] = []
+        keep: list[int] = []
         dropped = stats.dropped
-        for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
+        for i, record in enumerate(batch.records):
             try:
                 verdict = apply(record)
             except RecordError as exc:
                 stats.errors += 1
-                ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
+                ctx.policy.bad_line(batch.source, batch.linenos[i], exc.problem, batch.raws[i])
                 continue
             if verdict is None:
-                records.append(record)
-                linenos.append(lineno)
-                raws.append(raw)
+                keep.append(i)
                 continue
             reason, details = (verdict, None) if type(verdict) is str else verdict
             dropped[reason] += 1
             ctx.reject(record, self.name, reason, details)
+        out = batch.select(keep)  # keeps any line tails an earlier stage left
+        if self.modifies_records and not out.modified:
+            out = Batch(out.source, out.records, out.linenos, out.raws, True)
         stats.records_in += len(batch.records)
-        stats.records_out += len(records)
+        stats.records_out += len(out.records)
         stats.seconds += time.perf_counter() - started
-        return Batch(batch.source, records, linenos, raws, batch.modified or self.modifies_records)
+        return out
 
 
 @dataclass
