@@ -87,9 +87,21 @@ class TagStage(RecordStage):
         n = len(records)
         had_language = [m.get("language", _MISSING) for m in metas]
         language_keys = had_language.count(_MISSING) != n
-        had_language = (
-            [None if h is _MISSING else h for h in had_language] if language_keys else [None] * n
-        )
+        if language_keys:
+            bad = [
+                i
+                for i, h in enumerate(had_language)
+                if not (h is _MISSING or h is None or h.__class__ is str)
+            ]
+            if bad:  # a language that is not a string: a bad line, then tag the rest
+                stats.records_in -= len(batch.records)  # the call below counts the rest
+                rest = self._drop_rows(batch, bad, "meta.language is not a string", ctx, stats)
+                out = self.process(rest, ctx, stats)
+                stats.records_in += len(bad)
+                return out
+            had_language = [None if h is _MISSING else h for h in had_language]
+        else:
+            had_language = [None] * n
         languages = had_language
         if self.config.detect_language:
             if self._path_in_meta is not None:
@@ -171,14 +183,14 @@ class TagStage(RecordStage):
                 not batch.modified
                 and (language is None or "language" not in meta)
                 and (subset is None or "subset" not in meta)
-                and next(reversed(record)) == "meta"
+                and next(reversed(record), None) == "meta"
                 and raws[i].endswith(b"}}")
             )
             if language is not None:
                 meta["language"] = language
             if subset is not None:
                 meta["subset"] = subset
-            if "meta" not in record:
+            if record.get("meta") is not meta:
                 record["meta"] = meta
             if fast:
                 tail = pair_cache.get(key)
@@ -205,20 +217,21 @@ class TagStage(RecordStage):
 
     def _drop_bad_meta(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         """Records whose `meta` is not an object are bad lines (per the error policy)."""
-        kinds = set(map(type, [r.get("meta") for r in batch.records]))
-        if not kinds - {dict, type(None)}:
+        metas = [r.get("meta") for r in batch.records]
+        if not set(map(type, metas)) - {dict, type(None)}:
             return batch
-        keep = []
-        for i, record in enumerate(batch.records):
-            meta = record.get("meta")
-            if meta is None or type(meta) is dict:
-                keep.append(i)
-            else:
-                stats.errors += 1
-                ctx.policy.bad_line(
-                    batch.source, batch.linenos[i], "meta is not an object", batch.raws[i]
-                )
-        return batch.select(keep)
+        bad = [i for i, m in enumerate(metas) if not (m is None or type(m) is dict)]
+        return self._drop_rows(batch, bad, "meta is not an object", ctx, stats)
+
+    @staticmethod
+    def _drop_rows(
+        batch: Batch, rows: list[int], problem: str, ctx: Context, stats: StageStats
+    ) -> Batch:
+        for i in rows:
+            stats.errors += 1
+            ctx.policy.bad_line(batch.source, batch.linenos[i], problem, batch.raws[i])
+        dropped = set(rows)
+        return batch.select([i for i in range(len(batch.records)) if i not in dropped])
 
 
 class _LazyTexts:
