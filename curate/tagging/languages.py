@@ -227,6 +227,14 @@ def required_literals(pattern: re.Pattern) -> tuple[str, ...] | None:
     return tuple(sorted(found)) if found else None
 
 
+def _REPEATS(c) -> tuple:  # noqa: N802  (a constant, built from re's internal module)
+    return tuple(
+        getattr(c, name)
+        for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+        if hasattr(c, name)
+    )
+
+
 def _required(sub, c) -> frozenset[str] | None:
     """Literal sets for a parsed sequence: choose the most selective one it must contain."""
     options: list[frozenset[str]] = []
@@ -251,7 +259,7 @@ def _required(sub, c) -> frozenset[str] | None:
             parts = [_required(branch, c) for branch in av[1]]
             if all(parts):
                 found = frozenset().union(*parts)
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+        elif op in _REPEATS(c) and av[0] >= 1:
             found = _required(av[2], c)
         if found:
             options.append(found)
