@@ -51,6 +51,7 @@ STAGES = [
     ("optout", {"registry": str(FIXTURES / "registry" / "optout.jsonl")}),
     ("tag", {}),
     ("redact", {}),
+    ("license", {}),
     ("dedup_exact", {}),
     ("dedup_near", {"threshold": 0.5}),
 ]
