@@ -133,7 +133,6 @@ class RuleSet:
     default: str | None
     multi: bool
     entries: int
-    uses_language: bool
 
     def classify_batch(self, cols: Columns) -> list:
         """Subset per record: the first matching rule's name (or every matching name, as a
@@ -205,7 +204,6 @@ def _as_text(value: Any) -> str | None:
 class _Compiler:
     def __init__(self, doc: LocatedYaml):
         self.doc = doc
-        self.uses_language = False
 
     def compile(self, node: Any, loc: Loc) -> Condition:
         doc = self.doc
@@ -241,7 +239,6 @@ class _Compiler:
                     values = [values]
                 if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                     raise doc.error(loc + (key,), "expected a list of names")
-                self.uses_language = True
                 wanted = frozenset(values)
                 if key == "language":
                     parts.append(_language_condition(lambda lang, kind, w=wanted: lang in w))
@@ -422,4 +419,4 @@ def load_rules(path: Path) -> RuleSet:
         if "when" not in item:
             raise doc.error(loc, "missing `when` condition")
         rules.append(Rule(name, compiler.compile(item["when"], loc + ("when",))))
-    return RuleSet(rules, default, multi, len(rules), compiler.uses_language)
+    return RuleSet(rules, default, multi, len(rules))
