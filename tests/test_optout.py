@@ -308,3 +308,23 @@ def test_a_batch_reports_the_first_kind_in_order_for_every_row():
     assert [Matcher(entries).match(r) is not None for r in records] == [
         i in hits for i in range(len(records))
     ]
+
+
+def test_repository_verdicts_are_memoised_per_string_not_per_lowercase():
+    from curate.optout.matcher import Matcher
+    from curate.optout.registry import check_entry
+
+    entries = [
+        check_entry({"kind": "repo", "value": "o/r", "added": "2026-01-01"}),
+        check_entry({"kind": "path_glob", "value": "x/y:secret/**", "added": "2026-01-01"}),
+    ]
+    matcher = Matcher(entries)
+    batch = [
+        {"meta": {"repo": "O/R"}},
+        {"meta": {"repo": "x/Y", "path": "secret/a"}},
+        {"meta": {"repo": "x/Y", "path": "public/a"}},
+        {"meta": {"repo": "o/r"}},
+    ]
+    for _ in range(2):  # the second time from the memo
+        hits = matcher.match_batch(batch)
+        assert {i: m.kind for i, m in hits.items()} == {0: "repo", 1: "path_glob", 3: "repo"}

@@ -89,6 +89,7 @@ class Matcher:
                 repo, _, glob = e.value.partition(":")
                 globs.setdefault(repo, []).append(e)
         self.url_lengths = sorted({len(p) for p in self.url})
+        self._by_repo: dict[str, Match | str | None] = {}
         self._glob_entries = globs
         self.globs: dict[str, tuple[re.Pattern, list[Entry]]] = {}  # compiled on first use
         self._parts = {k: split_path(v) for k, v in self.fields.items()}
@@ -130,16 +131,7 @@ class Matcher:
         if self.repo or self.owner or self._glob_entries:
             repos = column("repo")
             if repos.count(None) != n:
-                lowered = _lowered(repos)
-                if self.repo:
-                    get = self.repo.get
-                    _collect(hits, "repo", [get(r) for r in lowered])
-                if self.owner:
-                    get = self.owner.get
-                    owners = [get(r.partition("/")[0]) if r is not None else None for r in lowered]
-                    _collect(hits, "owner", owners)
-                if self._glob_entries:
-                    self._match_globs(hits, lowered, column)
+                self._match_repos(hits, repos, column)
         if self.url:
             urls = column("url")
             if urls.count(None) != n:
@@ -178,21 +170,47 @@ class Matcher:
 
         return column
 
-    def _match_globs(self, hits: dict[int, Match], lowered: list, column) -> None:
-        entries = self._glob_entries
-        rows = [i for i, r in enumerate(lowered) if r in entries and i not in hits]
-        if not rows:
+    def _match_repos(self, hits: dict[int, Match], repos: list, column) -> None:
+        """Repo, owner and path-glob entries, through a memo of what each repository string
+        gets: a corpus holds many files of one repository, so most records cost one probe."""
+        memo = self._by_repo
+        if len(memo) > 1_000_000:
+            memo.clear()
+        get = memo.get
+        verdicts = [get(r, _UNSEEN) if r is not None else None for r in repos]
+        if verdicts.count(None) == len(verdicts):
             return
-        paths = column("path")
-        for i in rows:
-            path = paths[i]
-            if path is None:
+        paths = None
+        for i, verdict in enumerate(verdicts):
+            if verdict is None:
                 continue
-            pattern, items = self._compiled_globs(lowered[i])
-            m = pattern.match(path)
-            if m is not None:
-                hit = items[int(m.lastgroup[1:])]
-                hits[i] = Match("path_glob", hit.ref, hit.value)
+            if verdict is _UNSEEN:
+                verdict = memo[repos[i]] = self._repo_verdict(repos[i])
+                if verdict is None:
+                    continue
+            if verdict.__class__ is Match:
+                hits[i] = verdict
+                continue
+            if paths is None:  # a repository with path globs: the path decides
+                paths = column("path")
+            path = paths[i]
+            if path is not None:
+                pattern, items = self._compiled_globs(verdict)
+                m = pattern.match(path)
+                if m is not None:
+                    hit = items[int(m.lastgroup[1:])]
+                    hits[i] = Match("path_glob", hit.ref, hit.value)
+
+    def _repo_verdict(self, repo: str) -> Match | str | None:
+        """A repo or owner match, else the lower-cased repository when it has path globs."""
+        lowered = repo.lower()
+        hit = self.repo.get(lowered)
+        if hit is not None:
+            return Match("repo", hit.ref, hit.value)
+        hit = self.owner.get(lowered.partition("/")[0])
+        if hit is not None:
+            return Match("owner", hit.ref, hit.value)
+        return lowered if lowered in self._glob_entries else None
 
     def _url_hit(self, url: str | None) -> Entry | None:
         if url is None:
@@ -239,14 +257,5 @@ def _strings(values: list) -> list[str | None]:
     return values
 
 
-def _lowered(values: list[str | None]) -> list[str | None]:
-    """Lower-cased strings; one `lower()` over the joined column when it is all strings."""
-    if None not in values:
-        joined = "\n".join(values)
-        lowered = joined.lower().split("\n")
-        if len(lowered) == len(values):  # no value held a newline (or lower() made one)
-            return lowered
-    return [v.lower() if v is not None else None for v in values]
-
-
 _EMPTY: dict = {}
+_UNSEEN = object()
