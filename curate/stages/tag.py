@@ -120,17 +120,21 @@ class TagStage(RecordStage):
         had_subset = [m.get("subset", _MISSING) for m in metas]
         cols = Columns(records, texts, languages, self.table.types.get)
         subsets = self.ruleset.classify_batch(cols)
-        if not overwrite:
+        fresh = not language_keys and had_subset.count(_MISSING) == n
+        if not overwrite and not fresh:
             subsets = [s if h is _MISSING else h for s, h in zip(subsets, had_subset)]
 
-        add_language = [
-            lang if lang is not None and lang != had else None
-            for lang, had in zip(languages, had_language)
-        ]
-        add_subset = [
-            sub if sub is not None and sub != had else None for sub, had in zip(subsets, had_subset)
-        ]
-        fresh = not language_keys and had_subset.count(_MISSING) == n
+        if fresh:  # nothing to compare against: every value found is new
+            add_language, add_subset = languages, subsets
+        else:
+            add_language = [
+                lang if lang is not None and lang != had else None
+                for lang, had in zip(languages, had_language)
+            ]
+            add_subset = [
+                sub if sub is not None and sub != had else None
+                for sub, had in zip(subsets, had_subset)
+            ]
         batch = self._write(batch, metas, add_language, add_subset, fresh)
         if cols.errors:
             for i in sorted(cols.errors):
