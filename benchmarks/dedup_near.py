@@ -37,6 +37,17 @@ for i, line in enumerate(open(sys.argv[1], "rb")):
 open(sys.argv[2], "wb").write(orjson.dumps(removed))
 """
 
+# The same, written the way datasketch's README shows: one `update` call per shingle.
+DATASKETCH_LOOP = DATASKETCH.replace(
+    '    grams = {" ".join(words[j:j + 5]).encode() for j in range(max(1, len(words) - 4))}\n'
+    "    m = MinHash(num_perm=128)\n"
+    "    m.update_batch(list(grams))\n",
+    "    m = MinHash(num_perm=128)\n"
+    "    for j in range(max(1, len(words) - 4)):\n"
+    '        m.update(" ".join(words[j:j + 5]).encode())\n',
+)
+assert DATASKETCH_LOOP != DATASKETCH
+
 DATATROVE = r"""
 import sys, orjson, glob, gzip
 from datatrove.executor.local import LocalPipelineExecutor
@@ -78,6 +89,11 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--datatrove-python", default=None)
     ap.add_argument("--skip-datasketch", action="store_true")
+    ap.add_argument(
+        "--datasketch-loop",
+        action="store_true",
+        help="also time datasketch with one update() per shingle, as in its README (slow)",
+    )
     args = ap.parse_args()
     data, truth_path = build(docs=args.docs)
     truth = set(orjson.loads(truth_path.read_bytes())["removed"])
@@ -105,7 +121,7 @@ def main() -> None:
 
     runs = [
         (
-            "curate dedup near (pipe, 1 process)",
+            "curate dedup near (pipe)",
             ["sh", "-c", f"{curate} dedup near {data} > {tmp}/pipe.jsonl"],
             lambda: kept_to_removed(tmp / "pipe.jsonl"),
         ),
@@ -126,6 +142,14 @@ def main() -> None:
                 "datasketch by hand (str.split 5-grams)",
                 [sys.executable, "-c", DATASKETCH, str(data), str(tmp / "ds.json")],
                 lambda: set(orjson.loads((tmp / "ds.json").read_bytes())),
+            )
+        )
+    if args.datasketch_loop:
+        runs.append(
+            (
+                "datasketch, update() per shingle",
+                [sys.executable, "-c", DATASKETCH_LOOP, str(data), str(tmp / "dsl.json")],
+                lambda: set(orjson.loads((tmp / "dsl.json").read_bytes())),
             )
         )
     if args.datatrove_python:
