@@ -60,31 +60,40 @@ def iter_decompressed(fh: BinaryIO, read_size: int = READ_SIZE) -> Iterator[byte
 
 def _zstd_chunks(data: bytes, read: Callable[[int], bytes], read_size: int) -> Iterator[bytes]:
     dctx = zstandard.ZstdDecompressor()
-    dobj = dctx.decompressobj(write_size=WRITE_SIZE)
-    open_frame = False
-    try:
-        while data:
-            while data:
-                out = dobj.decompress(data)
-                if out:
-                    yield out
-                if dobj.eof:
-                    data = dobj.unused_data
-                    dobj = dctx.decompressobj(write_size=WRITE_SIZE)
-                    open_frame = False
-                else:
-                    open_frame = True
-                    data = b""
-            data = read(read_size)
-    except zstandard.ZstdError as exc:
-        raise StreamError(f"corrupt zstd stream ({exc})") from None
-    if open_frame:
-        raise StreamError("truncated zstd stream (ends inside a frame)")
+    return _framed_chunks(
+        data,
+        read,
+        read_size,
+        lambda: dctx.decompressobj(write_size=WRITE_SIZE),
+        zstandard.ZstdError,
+        ("zstd stream", "frame"),
+    )
 
 
 def _gzip_chunks(data: bytes, read: Callable[[int], bytes], read_size: int) -> Iterator[bytes]:
-    dobj = zlib.decompressobj(wbits=31)
-    open_member = False
+    return _framed_chunks(
+        data,
+        read,
+        read_size,
+        lambda: zlib.decompressobj(wbits=31),
+        zlib.error,
+        ("gzip stream", "member"),
+    )
+
+
+def _framed_chunks(
+    data: bytes,
+    read: Callable[[int], bytes],
+    read_size: int,
+    new_decoder: Callable,
+    error: type[Exception],
+    names: tuple[str, str],
+) -> Iterator[bytes]:
+    """Decode frame after frame (member after member), so concatenated streams read whole
+    and one that stops inside a frame is reported as truncated."""
+    stream, unit = names
+    dobj = new_decoder()
+    open_unit = False
     try:
         while data:
             while data:
@@ -93,16 +102,16 @@ def _gzip_chunks(data: bytes, read: Callable[[int], bytes], read_size: int) -> I
                     yield out
                 if dobj.eof:
                     data = dobj.unused_data
-                    dobj = zlib.decompressobj(wbits=31)
-                    open_member = False
+                    dobj = new_decoder()
+                    open_unit = False
                 else:
-                    open_member = True
+                    open_unit = True
                     data = b""
             data = read(read_size)
-    except zlib.error as exc:
-        raise StreamError(f"corrupt gzip stream ({exc})") from None
-    if open_member:
-        raise StreamError("truncated gzip stream (ends inside a member)")
+    except error as exc:
+        raise StreamError(f"corrupt {stream} ({exc})") from None
+    if open_unit:
+        raise StreamError(f"truncated {stream} (ends inside a {unit})")
 
 
 _DONE = object()
