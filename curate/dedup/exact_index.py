@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from curate.dedup.exact_keys import DIGEST_DTYPE
+from curate.dedup.index_file import IndexFile, write_index
+from curate.dedup.index_file import find_index as find_index_file
 
 # numpy bytes per record while resolving: digest + position, plus sort scratch
 BYTES_PER_RECORD = 64
@@ -155,34 +156,15 @@ _MAGIC = b"CURATE-EXACT-INDEX-1\n"
 
 
 def save_index(path: Path, digests: np.ndarray, ids: list[str], label: dict) -> None:
-    """A version's exact-dedup index: sorted digests, the id of each, and who made it.
-
-    A plain, deterministic binary layout (numpy's .npz embeds zip timestamps).
-    """
-    from curate.executors.units import atomic_write
-
+    """A version's exact-dedup index: sorted digests, the id of each, and who made it."""
     order = np.argsort(digests, kind="stable")
-    blob = "\n".join(map(ids.__getitem__, order.tolist())).encode("utf-8", "surrogatepass")
-    header = orjson.dumps(
-        {**label, "records": len(ids), "ids_bytes": len(blob)}, option=orjson.OPT_SORT_KEYS
-    )
-    atomic_write(
-        path,
-        b"".join(
-            [_MAGIC, len(header).to_bytes(8, "little"), header, digests[order].tobytes(), blob]
-        ),
+    write_index(
+        path, _MAGIC, label, [digests[order].tobytes()], list(map(ids.__getitem__, order.tolist()))
     )
 
 
 def find_index(path: Path) -> Path:
-    if path.is_dir():
-        found = sorted(path.glob(f"indexes/*{INDEX_SUFFIX}")) or sorted(
-            path.glob(f"*{INDEX_SUFFIX}")
-        )
-        if not found:
-            raise ValueError(f"{path}: no exact-dedup index (*{INDEX_SUFFIX}) in this folder")
-        return found[0]
-    return path
+    return find_index_file(path, INDEX_SUFFIX, "exact-dedup")
 
 
 class LoadedIndex:
@@ -190,22 +172,13 @@ class LoadedIndex:
 
     def __init__(self, path: Path):
         path = find_index(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ValueError(f"{path}: cannot read index ({exc.strerror})") from None
-        if not data.startswith(_MAGIC):
-            raise ValueError(f"{path}: not a curate exact-dedup index")
-        pos = len(_MAGIC)
-        size = int.from_bytes(data[pos : pos + 8], "little")
-        pos += 8
-        self.label = orjson.loads(data[pos : pos + size])
-        pos += size
+        index = IndexFile(path, _MAGIC, "exact-dedup")
+        self.label = index.header
         n = self.label["records"]
-        self.digests = np.frombuffer(data, dtype=DIGEST_DTYPE, count=n, offset=pos)
-        pos += 16 * n
-        blob = data[pos : pos + self.label["ids_bytes"]].decode("utf-8", "surrogatepass")
-        self.ids = blob.split("\n") if n else []
+        self.digests = np.frombuffer(
+            index.data, dtype=DIGEST_DTYPE, count=n, offset=index.take(16 * n)
+        )
+        self.ids = index.ids()
         self.path = path
 
     def lookup(self, digests: np.ndarray) -> np.ndarray:
