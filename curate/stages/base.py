@@ -22,6 +22,7 @@ from curate.errors import RecordError
 from curate.fields import Fields
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch
+from curate.manifest import sha256_file
 
 # What `apply` returns: None keeps the record; a reason, or (reason, details), drops it.
 Verdict = None | str | tuple[str, dict[str, Any]]
@@ -140,6 +141,26 @@ class Stage:
     def resources(self, base_dir: Path | None = None) -> list[dict]:
         """Rules files and registries this stage read: [{kind, path, sha256, entries}]."""
         return []
+
+    def resource(
+        self,
+        kind: str,
+        path: Path | str,
+        entries: int,
+        base_dir: Path | None,
+        sha256: str | None = None,
+    ) -> dict:
+        """One `resources()` entry: a file the stage read, its checksum and entry count."""
+        if sha256 is None:
+            sha256, _ = sha256_file(Path(path))
+        shown = relative_path(str(path), base_dir) if base_dir else str(path)
+        return {
+            "kind": kind,
+            "stage": self.name,
+            "path": shown,
+            "sha256": sha256,
+            "entries": entries,
+        }
 
     def manifest_info(self) -> dict | None:
         """Anything the manifest must record for this stage (e.g. a hashing scheme)."""

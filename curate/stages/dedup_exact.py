@@ -32,7 +32,6 @@ from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
 from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
 from curate.errors import ConfigError
 from curate.io.reader import Batch
-from curate.manifest import sha256_file
 from curate.records import get_path, split_path
 from curate.stages.base import (
     Context,
@@ -40,7 +39,6 @@ from curate.stages.base import (
     ReduceContext,
     StageConfig,
     StageStats,
-    relative_path,
 )
 
 # streaming (pipe) mode holds a Python set of 16-byte keys: about this many bytes a record
@@ -105,20 +103,10 @@ class DedupExactStage(GlobalStage):
         return hits
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
-        out = []
-        for index in self.against:
-            sha, _ = sha256_file(index.path)
-            path = relative_path(str(index.path), base_dir) if base_dir else str(index.path)
-            out.append(
-                {
-                    "kind": "dedup_index",
-                    "stage": self.name,
-                    "path": path,
-                    "sha256": sha,
-                    "entries": len(index.ids),
-                }
-            )
-        return out
+        return [
+            self.resource("dedup_index", index.path, len(index.ids), base_dir)
+            for index in self.against
+        ]
 
     def manifest_info(self) -> dict:
         cfg: DedupExactConfig = self.config

@@ -27,7 +27,6 @@ from curate.dedup.minhash import MinHasher, unique_per_doc
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
 from curate.errors import ConfigError, RecordError
 from curate.io.reader import Batch
-from curate.manifest import sha256_file
 from curate.records import get_path, split_path
 from curate.stages.base import (
     Context,
@@ -35,7 +34,6 @@ from curate.stages.base import (
     ReduceContext,
     StageConfig,
     StageStats,
-    relative_path,
 )
 from curate.stages.dedup_exact import KeepConfig
 
@@ -183,20 +181,10 @@ class DedupNearStage(GlobalStage):
         return decider
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
-        out = []
-        for index in self.against:
-            sha, _ = sha256_file(index.path)
-            path = relative_path(str(index.path), base_dir) if base_dir else str(index.path)
-            out.append(
-                {
-                    "kind": "near_dedup_index",
-                    "stage": self.name,
-                    "path": path,
-                    "sha256": sha,
-                    "entries": len(index.ids),
-                }
-            )
-        return out
+        return [
+            self.resource("near_dedup_index", index.path, len(index.ids), base_dir)
+            for index in self.against
+        ]
 
     def flush(self, ctx: Context, stats: StageStats):
         if self.config.index is not None:

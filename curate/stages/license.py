@@ -25,7 +25,6 @@ from curate.errors import ConfigError, RecordError
 from curate.io.reader import Batch
 from curate.licenses.policy import Policy, Verdict, load_policy
 from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_tag
-from curate.manifest import sha256_file
 from curate.records import get_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import (
@@ -34,7 +33,6 @@ from curate.stages.base import (
     ReduceContext,
     StageConfig,
     StageStats,
-    relative_path,
 )
 
 LICENSE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|COPYRIGHT|UNLICENSE)([.\-_][^/]*)?$", re.I)
@@ -72,19 +70,7 @@ class LicenseStage(GlobalStage):
         self.is_global = cfg.by_repo is not None  # per-record unless licenses flow per repository
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
-        sha, _ = sha256_file(self.policy_path)
-        rel = relative_path(str(self.policy_path), base_dir) if base_dir else str(self.policy_path)
-        return [
-            {
-                "kind": "license_policy",
-                "stage": self.name,
-                "path": rel,
-                "sha256": sha,
-                "entries": self.policy.entries,
-            }
-        ]
-
-    # ---- one record's own license -------------------------------------------------------------
+        return [self.resource("license_policy", self.policy_path, self.policy.entries, base_dir)]
 
     def own_license(self, record: dict, text: str) -> tuple[str | None, str | None, str | None]:
         """(expression, source, raw unparsable value) from the record itself."""

@@ -17,7 +17,7 @@ from curate.manifest import sha256_file
 from curate.optout.matcher import DEFAULT_FIELDS, Matcher
 from curate.optout.registry import load_registry
 from curate.records import get_path
-from curate.stages.base import Context, RecordStage, StageConfig, StageStats, relative_path
+from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 
 
 class OptoutConfig(StageConfig):
@@ -53,16 +53,8 @@ class OptoutStage(RecordStage):
     def resources(self, base_dir: Path | None = None) -> list[dict]:
         if self._sha is None:
             self._sha, _ = sha256_file(self.path)
-        path = relative_path(str(self.path), base_dir) if base_dir else str(self.path)
-        return [
-            {
-                "kind": "optout_registry",
-                "stage": self.name,
-                "path": path,
-                "sha256": self._sha,
-                "entries": len(self.entries),
-            }
-        ]
+        entries = len(self.entries)
+        return [self.resource("optout_registry", self.path, entries, base_dir, self._sha)]
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         started = time.perf_counter()

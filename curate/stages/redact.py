@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import RecordError
 from curate.io.reader import Batch
-from curate.manifest import sha256_file
 from curate.pii.detect import SecretScanner
 from curate.pii.redact import apply_spans
 from curate.records import get_path, set_path, split_path
 from curate.rules_path import shipped_rules
-from curate.stages.base import Context, RecordStage, StageConfig, StageStats, relative_path
+from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 from curate.yamlconf import load_yaml
 
 NOT_SECRETS = {"email", "ip_address"}
@@ -95,17 +94,7 @@ class RedactStage(RecordStage):
         self.path_parts = split_path(cfg.path_field)
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
-        sha, _ = sha256_file(self.rules_path)
-        rel = relative_path(str(self.rules_path), base_dir) if base_dir else str(self.rules_path)
-        return [
-            {
-                "kind": "pii_rules",
-                "stage": self.name,
-                "path": rel,
-                "sha256": sha,
-                "entries": self.rules["entries"],
-            }
-        ]
+        return [self.resource("pii_rules", self.rules_path, self.rules["entries"], base_dir)]
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         started = time.perf_counter()

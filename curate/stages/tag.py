@@ -15,10 +15,9 @@ import orjson
 from pydantic import Field
 
 from curate.io.reader import Batch
-from curate.manifest import sha256_file
 from curate.records import get_path, split_path
 from curate.rules_path import shipped_rules
-from curate.stages.base import Context, RecordStage, StageConfig, StageStats, relative_path
+from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 from curate.tagging.languages import load_languages
 from curate.tagging.rules import Columns, load_rules
 
@@ -60,17 +59,10 @@ class TagStage(RecordStage):
         self._path_in_meta = parts[1] if len(parts) == 2 and parts[0] == "meta" else None
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
-        out = []
-        for kind, path, entries in (
-            ("rules", self.rules_path, self.ruleset.entries),
-            ("languages", self.languages_path, len(self.table.types)),
-        ):
-            sha, _ = sha256_file(path)
-            rel = relative_path(str(path), base_dir) if base_dir else str(path)
-            out.append(
-                {"kind": kind, "stage": self.name, "path": rel, "sha256": sha, "entries": entries}
-            )
-        return out
+        return [
+            self.resource("rules", self.rules_path, self.ruleset.entries, base_dir),
+            self.resource("languages", self.languages_path, len(self.table.types), base_dir),
+        ]
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         """Tag a whole batch at once: languages from `detect_many`, subsets from rules
