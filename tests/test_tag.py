@@ -631,3 +631,51 @@ def test_a_language_that_is_not_a_string_is_a_bad_line():
         {"path": "a.py", "language": "Python", "subset": "code"},
         {"subset": "text"},  # a null meta becomes an object holding the tags
     ]
+
+
+_RULE_KEYS = st.sampled_from(
+    ["field", "equals", "in", "regex", "glob", "exists", "min_chars", "max_chars", "language"]
+    + ["language_type", "all", "any", "not", "name", "when", "subsets", "default", "multi", "x"]
+)
+_RULE_LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 5)
+    | st.text(max_size=6)
+    | st.sampled_from(["meta.path", "**/x", "(a", "[", "Python", "programming"])
+)
+_RULE_VALUE = st.recursive(
+    _RULE_LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_RULE_KEYS, inner, max_size=3),
+    max_leaves=12,
+)
+_RULE_DOC = st.fixed_dictionaries(
+    {
+        "subsets": st.lists(
+            st.fixed_dictionaries({"name": st.text(max_size=4) | _RULE_LEAF, "when": _RULE_VALUE}),
+            max_size=3,
+        )
+        | _RULE_VALUE
+    },
+    optional={"default": _RULE_LEAF, "multi": _RULE_LEAF},
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_RULE_DOC | _RULE_VALUE)
+def test_any_rules_file_loads_or_fails_with_a_located_message(tmp_path_factory, data):
+    import yaml
+
+    from curate.errors import ConfigError
+    from curate.tagging.rules import Columns
+
+    path = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    path.write_text(yaml.safe_dump(data))
+    try:
+        ruleset = load_rules(path)
+    except ConfigError as exc:
+        assert str(exc).startswith(f"{path}:"), str(exc)
+        return
+    records = [{"text": "abc", "meta": {"path": "a/x"}}, {"meta": None}, {}]
+    cols = Columns(records, ["abc", None, None], ["Python", None, None], TABLE.types.get)
+    assert len(ruleset.classify_batch(cols)) == 3
