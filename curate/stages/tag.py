@@ -7,6 +7,7 @@ re-serialisation, and the same bytes whether the record came through a pipe or a
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -52,7 +53,6 @@ class TagStage(RecordStage):
         self.ruleset = load_rules(self.rules_path)
         self.table = load_languages(self.languages_path)
         self.path_parts = split_path(cfg.path_field)
-        self._tails: dict[tuple, bytes] = {}
         self._edits: dict[tuple, tuple[bytes | None, dict]] = {}
         self._text_parts = self.fields.text_parts
         parts = self.path_parts
@@ -69,28 +69,13 @@ class TagStage(RecordStage):
         evaluated column-wise, then one pass that writes the new keys."""
         started = time.perf_counter()
         stats.records_in += len(batch.records)
-        batch = self._drop_bad_meta(batch, ctx, stats)
+        batch, metas, had_language = self._checked(batch, ctx, stats)
         records = batch.records
         overwrite = self.config.overwrite
-        metas = [r.get("meta") for r in records]
-        if None in metas:
-            metas = [m if m is not None else {} for m in metas]
         texts = _LazyTexts(records, self._text_parts)
         n = len(records)
-        had_language = [m.get("language", _MISSING) for m in metas]
         language_keys = had_language.count(_MISSING) != n
         if language_keys:
-            bad = [
-                i
-                for i, h in enumerate(had_language)
-                if not (h is _MISSING or h is None or h.__class__ is str)
-            ]
-            if bad:  # a language that is not a string: a bad line, then tag the rest
-                stats.records_in -= len(batch.records)  # the call below counts the rest
-                rest = self._drop_rows(batch, bad, "meta.language is not a string", ctx, stats)
-                out = self.process(rest, ctx, stats)
-                stats.records_in += len(bad)
-                return out
             had_language = [None if h is _MISSING else h for h in had_language]
         else:
             had_language = [None] * n
@@ -165,7 +150,6 @@ class TagStage(RecordStage):
                 meta.update(keys)
             tails = [tail for tail, _ in edits]
             return Batch(batch.source, records, batch.linenos, raws, False, tails)
-        pair_cache = self._tails
         tails = []
         lines = None
         for i, (record, meta, language, subset) in enumerate(
@@ -174,7 +158,7 @@ class TagStage(RecordStage):
             if language is None and subset is None:
                 tails.append(None)
                 continue
-            key = (language, subset, bool(meta))
+            had_keys = bool(meta)
             fast = (
                 not batch.modified
                 and (language is None or "language" not in meta)
@@ -189,10 +173,7 @@ class TagStage(RecordStage):
             if record.get("meta") is not meta:
                 record["meta"] = meta
             if fast:
-                tail = pair_cache.get(key)
-                if tail is None:
-                    tail = pair_cache[key] = _tail(language, subset, bool(key[2]))
-                tails.append(tail)
+                tails.append(_tail(language, subset, had_keys))
             else:
                 if lines is None:
                     lines = list(raws)
@@ -211,23 +192,33 @@ class TagStage(RecordStage):
         self._edits[pair] = edit
         return edit
 
-    def _drop_bad_meta(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        """Records whose `meta` is not an object are bad lines (per the error policy)."""
+    def _checked(
+        self, batch: Batch, ctx: Context, stats: StageStats
+    ) -> tuple[Batch, list[dict], list]:
+        """The batch without records whose `meta` is not an object or whose `meta.language`
+        is not a string (bad lines, per the error policy), with each record's meta ({} when
+        missing or null) and its `meta.language` (_MISSING when absent)."""
         metas = [r.get("meta") for r in batch.records]
-        if not set(map(type, metas)) - {dict, type(None)}:
-            return batch
-        bad = [i for i, m in enumerate(metas) if not (m is None or type(m) is dict)]
-        return self._drop_rows(batch, bad, "meta is not an object", ctx, stats)
-
-    @staticmethod
-    def _drop_rows(
-        batch: Batch, rows: list[int], problem: str, ctx: Context, stats: StageStats
-    ) -> Batch:
-        for i in rows:
+        problems: dict[int, str] = {}
+        if set(map(type, metas)) - {dict, type(None)}:
+            for i, meta in enumerate(metas):
+                if meta is not None and meta.__class__ is not dict:
+                    problems[i] = "meta is not an object"
+                    metas[i] = None
+        if None in metas:
+            metas = [m if m is not None else {} for m in metas]
+        languages = [m.get("language", _MISSING) for m in metas]
+        if languages.count(_MISSING) != len(languages):
+            for i, language in enumerate(languages):
+                if not (language is _MISSING or language is None or language.__class__ is str):
+                    problems[i] = "meta.language is not a string"
+        if not problems:
+            return batch, metas, languages
+        for i in sorted(problems):
             stats.errors += 1
-            ctx.policy.bad_line(batch.source, batch.linenos[i], problem, batch.raws[i])
-        dropped = set(rows)
-        return batch.select([i for i in range(len(batch.records)) if i not in dropped])
+            ctx.policy.bad_line(batch.source, batch.linenos[i], problems[i], batch.raws[i])
+        keep = [i for i in range(len(metas)) if i not in problems]
+        return batch.select(keep), [metas[i] for i in keep], [languages[i] for i in keep]
 
 
 class _LazyTexts:
@@ -238,12 +229,6 @@ class _LazyTexts:
         self.records = records
         self.parts = parts
         self._texts: list[str | None] | None = None
-
-    def __getitem__(self, i: int) -> str | None:
-        return self.all()[i]
-
-    def __len__(self) -> int:
-        return len(self.records)
 
     def all(self) -> list[str | None]:
         if self._texts is None:
@@ -259,6 +244,7 @@ class _LazyTexts:
         return self._texts
 
 
+@functools.lru_cache(maxsize=4096)  # a few (language, subset) pairs recur
 def _tail(language: str | None, subset: str | None, meta_had_keys: bool) -> bytes:
     """The bytes that replace a line's final `}}`: the new meta keys, then `}}`."""
     pairs = []

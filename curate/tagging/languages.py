@@ -7,7 +7,6 @@ The table is data (`rules/languages.yaml`); this module only applies it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -69,10 +68,11 @@ class LanguageTable:
             return self.from_shebang(text)
         return None
 
-    def detect_many(self, paths: list, texts: Sequence) -> list[str | None]:
-        """`detect` for a batch. Most paths are decided by a memo keyed on their extension
-        (and the character before its dot, which tells a hidden file from an extension), so a
-        record costs two string operations and a dict lookup rather than a function call."""
+    def detect_many(self, paths: list, texts) -> list[str | None]:
+        """`detect` for a batch. Most paths are decided by a memo keyed on their extension (and
+        the character before its dot, which tells a hidden file from an extension), so a record
+        costs two string operations and a dict lookup rather than a function call. `texts` is a
+        list, or an object whose `all()` gives one: read only when some record needs it."""
         memo = self._by_key
         if len(memo) > 100_000:
             memo.clear()
@@ -80,9 +80,7 @@ class LanguageTable:
         try:
             found = [get(p[p.rfind(".") - 1 :], _UNSEEN) for p in paths]
         except (TypeError, AttributeError):  # a path that is not a string
-            return [
-                self.detect(p if type(p) is str else None, texts[i]) for i, p in enumerate(paths)
-            ]
+            found = [_PER_RECORD] * len(paths)
         rows = [i for i, hit in enumerate(found) if hit.__class__ is not str]
         if not rows:
             return found
@@ -91,7 +89,9 @@ class LanguageTable:
         for i in rows:
             hit = found[i]
             path = paths[i]
-            if hit is _UNSEEN:
+            if path.__class__ is not str:
+                hit = _SHEBANG_ONLY  # no path: only a `#!` line can tell
+            elif hit is _UNSEEN:
                 hit = memo[path[path.rfind(".") - 1 :]] = self._route(path)
                 if hit.__class__ is str:
                     found[i] = hit
@@ -221,21 +221,15 @@ def required_literals(pattern: re.Pattern) -> tuple[str, ...] | None:
     except ImportError:  # pragma: no cover - other Python versions
         return None
     try:
-        found = _required(parser.parse(pattern.pattern, pattern.flags), c)
+        names = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")  # the last: Python >= 3.11
+        repeats = tuple(getattr(c, name) for name in names if hasattr(c, name))
+        found = _required(parser.parse(pattern.pattern, pattern.flags), c, repeats)
     except Exception:  # an internal API: never let it break loading
         return None
     return tuple(sorted(found)) if found else None
 
 
-def _REPEATS(c) -> tuple:  # noqa: N802  (a constant, built from re's internal module)
-    return tuple(
-        getattr(c, name)
-        for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-        if hasattr(c, name)
-    )
-
-
-def _required(sub, c) -> frozenset[str] | None:
+def _required(sub, c, repeats: tuple) -> frozenset[str] | None:
     """Literal sets for a parsed sequence: choose the most selective one it must contain."""
     options: list[frozenset[str]] = []
     run: list[str] = []
@@ -254,13 +248,13 @@ def _required(sub, c) -> frozenset[str] | None:
         found = None
         if op is c.SUBPATTERN:
             if not av[1] & c.SRE_FLAG_IGNORECASE:  # `(?i:...)`: literals of either case
-                found = _required(av[-1], c)
+                found = _required(av[-1], c, repeats)
         elif op is c.BRANCH:
-            parts = [_required(branch, c) for branch in av[1]]
+            parts = [_required(branch, c, repeats) for branch in av[1]]
             if all(parts):
                 found = frozenset().union(*parts)
-        elif op in _REPEATS(c) and av[0] >= 1:
-            found = _required(av[2], c)
+        elif op in repeats and av[0] >= 1:
+            found = _required(av[2], c, repeats)
         if found:
             options.append(found)
     flush()
