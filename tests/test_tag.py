@@ -557,6 +557,12 @@ def test_tagged_lines_survive_a_later_record_stage_and_every_way_of_reading_them
     ]
     assert out.tails is not None  # the filter kept the tails: no per-line copy yet
     assert out.to_bytes() == b"\n".join(expected) + b"\n"
+    from curate.io.reader import Batch
+
+    untagged = parse_lines("in", 9, [b'{"id":"4","text":"y"}'], ErrorPolicy())
+    merged = Batch.concat([out, untagged])  # how near dedup groups batches into jobs
+    assert merged.tails is not None
+    assert merged.to_bytes() == b"\n".join([*expected, b'{"id":"4","text":"y"}']) + b"\n"
     assert out.raws == expected  # reading the lines applies the tails
     assert [orjson.loads(x) for x in expected] == out.records
 

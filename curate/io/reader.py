@@ -82,6 +82,28 @@ class Batch:
     def __len__(self) -> int:
         return len(self.records)
 
+    def raw_size(self) -> int:
+        """Bytes of the records' lines as read (without tails): a size for grouping work."""
+        return sum(map(len, self._raws))
+
+    @classmethod
+    def concat(cls, batches: list[Batch]) -> Batch:
+        """Consecutive batches of one source (and one `modified` state) as one, tails kept."""
+        if len(batches) == 1:
+            return batches[0]
+        first = batches[0]
+        tails = None
+        if any(b.tails is not None for b in batches):
+            tails = [t for b in batches for t in (b.tails or [None] * len(b.records))]
+        return cls(
+            first.source,
+            [r for b in batches for r in b.records],
+            [n for b in batches for n in b.linenos],
+            [x for b in batches for x in b._raws],
+            first.modified,
+            tails,
+        )
+
     def select(self, rows: list[int]) -> Batch:
         """The records at `rows` (in that order), with their line numbers and raw bytes."""
         if len(rows) == len(self.records):

@@ -53,28 +53,15 @@ def _grouped(batches, limit: int):
     size = 0
     for batch in batches:
         if group and (batch.source != group[0].source or batch.modified != group[0].modified):
-            yield _merge(group)
+            yield Batch.concat(group)
             group, size = [], 0
         group.append(batch)
-        size += sum(map(len, batch.raws))
+        size += batch.raw_size()
         if size >= limit:
-            yield _merge(group)
+            yield Batch.concat(group)
             group, size = [], 0
     if group:
-        yield _merge(group)
-
-
-def _merge(group: list[Batch]) -> Batch:
-    if len(group) == 1:
-        return group[0]
-    first = group[0]
-    return Batch(
-        first.source,
-        [r for b in group for r in b.records],
-        [n for b in group for n in b.linenos],
-        [x for b in group for x in b.raws],
-        first.modified,
-    )
+        yield Batch.concat(group)
 
 
 class _Done:
