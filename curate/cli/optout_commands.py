@@ -18,10 +18,7 @@ from curate.cli.common import (
     OnErrorOpt,
     QuarantineOpt,
     TextField,
-    error_policy,
     make_fields,
-    make_sink,
-    sources_of,
 )
 from curate.errors import CurateError, UsageError
 from curate.io.policy import OnError
@@ -56,7 +53,7 @@ def optout_command(
 
     Example: curate cat data.jsonl.zst | curate optout --registry optout.jsonl --log removed.jsonl
     """
-    from curate.cli.stage_commands import build_stage
+    from curate.cli.stage_commands import build_stage, run_stage_command
 
     if rewrite is not None:
         from curate.optout.rewrite import rewrite_version
@@ -71,14 +68,10 @@ def optout_command(
             file=sys.stderr,
         )
         return
-    from curate.executors.stream import run_pipe
     from curate.executors.units import atomic_write
-    from curate.stages.base import Context
 
     stage = build_stage("optout", {"registry": str(registry)}, make_fields(id_field, text_field))
-    with error_policy(on_error, quarantine) as policy:
-        ctx = Context(policy)
-        run_pipe([stage], sources_of(inputs), policy, make_sink(compress), ctx)
+    ctx = run_stage_command(stage, inputs, compress, on_error, quarantine, verbose=False)
     if log is not None:
         atomic_write(log, b"".join(orjson.dumps(r) + b"\n" for r in ctx.optout_log))
 

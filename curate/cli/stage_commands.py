@@ -25,7 +25,7 @@ from curate.fields import Fields
 from curate.io.policy import OnError
 
 if TYPE_CHECKING:
-    from curate.stages.base import Stage, StageStats
+    from curate.stages.base import Context, Stage, StageStats
 
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print the stage's counts on stderr at the end.")
@@ -57,13 +57,18 @@ def summary_line(stage: Stage, stats: StageStats) -> str:
     )
 
 
-def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verbose) -> None:
+def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verbose) -> Context:
+    """Stream the inputs through one stage to stdout; returns the run's context (its
+    rejects and opt-out log)."""
     from curate.executors.stream import run_pipe
+    from curate.stages.base import Context
 
     with error_policy(on_error, quarantine) as policy:
-        stats = run_pipe([stage], sources_of(inputs), policy, make_sink(compress))
+        ctx = Context(policy)
+        stats = run_pipe([stage], sources_of(inputs), policy, make_sink(compress), ctx)
     if verbose:
         print(summary_line(stage, stats[0]), file=sys.stderr)
+    return ctx
 
 
 @app.command("filter")

@@ -65,24 +65,17 @@ class KeyMaker:
         out: list[bytes] = []
         rows: list[int] = []
         bad: list[tuple[int, str]] = []
-        if self.identity and len(self.parts) == 1:
-            key = self.parts[0]
-            for i, record in enumerate(records):
+        key = self.parts[0] if self.identity and len(self.parts) == 1 else None
+        for i, record in enumerate(records):
+            if key is not None:
                 text = record.get(key)
                 if type(text) is str:
                     try:
                         out.append(sha(text.encode()).digest()[:16])
                         rows.append(i)
                         continue
-                    except UnicodeEncodeError:
+                    except UnicodeEncodeError:  # a lone surrogate: the general path below
                         pass
-                try:
-                    out.append(self.digest(record))
-                    rows.append(i)
-                except RecordError as exc:
-                    bad.append((i, exc.problem))
-            return out, rows, bad
-        for i, record in enumerate(records):
             try:
                 out.append(self.digest(record))
                 rows.append(i)

@@ -98,6 +98,14 @@ def cut_units(
     run's policy; line-level errors are left to the workers.
     """
     index = 0
+
+    def unit(lines: list[bytes]) -> tuple[UnitSpec, bytes, InputInfo]:
+        nonlocal index
+        info.units.append(index)
+        index += 1
+        spec = UnitSpec(index - 1, source.name, start, len(lines))
+        return spec, b"\n".join(lines) + b"\n", info
+
     for source in sources:
         info = InputInfo(source.name)
         fh = source.open()
@@ -122,13 +130,7 @@ def cut_units(
                         break
                     pending.extend(lines[:take])
                     lines = lines[take:]
-                    info.units.append(index)
-                    yield (
-                        UnitSpec(index, source.name, start, len(pending)),
-                        b"\n".join(pending) + b"\n",
-                        info,
-                    )
-                    index += 1
+                    yield unit(pending)
                     start += len(pending)
                     pending, pending_bytes = [], 0
         except _Truncated as exc:
@@ -137,13 +139,7 @@ def cut_units(
             if not source.is_stdin:
                 fh.close()
         if pending:
-            info.units.append(index)
-            yield (
-                UnitSpec(index, source.name, start, len(pending)),
-                b"\n".join(pending) + b"\n",
-                info,
-            )
-            index += 1
+            yield unit(pending)
         # a final, empty yield marks the input as fully read (its hash is complete)
         info.sha256 = reader.sha.hexdigest()
         info.bytes = reader.bytes
