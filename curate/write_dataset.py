@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from curate.composition import Composition
@@ -10,10 +11,10 @@ from curate.errors import UsageError
 from curate.fields import Fields
 from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
-from curate.io.reader import read_batches
+from curate.io.reader import Batch, read_batches
 from curate.io.sources import Source
 from curate.io.split import SplitWriter
-from curate.io.writer import ShardWriter, parse_size
+from curate.io.writer import ShardInfo, ShardWriter, parse_size
 from curate.manifest import ManifestParts, parent_reference
 
 
@@ -30,6 +31,30 @@ def prepare_output(out_dir: Path, overwrite: bool, hint: str = "--overwrite") ->
             else:
                 entry.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def write_shards(
+    writer: ShardWriter | SplitWriter,
+    sources: list[Source],
+    policy: ErrorPolicy,
+    fields: Fields,
+    transform: Callable[[Batch], Batch] | None = None,
+) -> tuple[list[ShardInfo], Composition, list[dict]]:
+    """Read the sources (through `transform`, if any) into the writer: (shards, composition,
+    inputs read). A failure removes the partial shards."""
+    inputs: list[dict] = []
+    composition = Composition()
+    try:
+        for batch in read_batches(sources, policy, inputs):
+            if transform is not None:
+                batch = transform(batch)
+            writer.write_batch(batch)
+            composition.add_records(batch.records, fields)
+        shards = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return shards, composition, inputs
 
 
 def write_dataset(
@@ -54,16 +79,7 @@ def write_dataset(
     prepare_output(out_dir, overwrite)
     args = {"shard_bytes": writer_bytes, "shard_records": shard_records, "level": level}
     writer = SplitWriter(out_dir, split_by, **args) if split_by else ShardWriter(out_dir, **args)
-    inputs: list[dict] = []
-    composition = Composition()
-    try:
-        for batch in read_batches(sources, policy, inputs):
-            writer.write_batch(batch)
-            composition.add_records(batch.records, fields)
-        shards = writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+    shards, composition, inputs = write_shards(writer, sources, policy, fields)
     records = sum(s.records for s in shards)
     config = {
         "command": "write",

@@ -3,23 +3,20 @@ that the registry now matches, with the old one as its `parent`."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
 
-from curate.composition import Composition
 from curate.executors.units import atomic_write
 from curate.fields import Fields
 from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
-from curate.io.reader import read_batches
 from curate.io.sources import Source
 from curate.io.writer import ShardWriter, parse_size
 from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file
-from curate.stages.base import Context, StageStats
+from curate.stages.base import Context, StageStats, relative_path
 from curate.stages.optout import OptoutConfig, OptoutStage
-from curate.write_dataset import prepare_output
+from curate.write_dataset import prepare_output, write_shards
 
 OPTOUT_LOG = "optout-log.jsonl"
 
@@ -41,24 +38,16 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
     policy = ErrorPolicy()
     ctx = Context(policy)
     stats = StageStats()
-    composition = Composition()
-    inputs: list[dict] = []
     sources = [Source(str(folder / s["path"]), str(folder / s["path"])) for s in old["shards"]]
-    try:
-        for batch in read_batches(sources, policy, inputs):
-            batch = stage.process(batch, ctx, stats)
-            writer.write_batch(batch)
-            composition.add_records(batch.records, fields)
-        shards = writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+    shards, composition, inputs = write_shards(
+        writer, sources, policy, fields, lambda batch: stage.process(batch, ctx, stats)
+    )
     atomic_write(out / OPTOUT_LOG, b"".join(orjson.dumps(r) + b"\n" for r in ctx.optout_log))
     log_sha, log_size = sha256_file(out / OPTOUT_LOG)
     registry_sha, _ = sha256_file(registry)
     base = out.resolve()
     for item in inputs:
-        item["path"] = Path(os.path.relpath(item["path"], base)).as_posix()
+        item["path"] = relative_path(item["path"], base)
     parts = ManifestParts(
         name=old["name"],
         version=version or f"{old['version']}+optout.{registry_sha[:8]}",
