@@ -12,6 +12,7 @@ from curate.executors.local import RunResult, execute, finish_run
 from curate.finalize import check_guards, finalize
 from curate.manifest import ManifestParts, parent_reference, run_info, sha256_file, stage_entries
 from curate.pipeline import Pipeline, load_pipeline
+from curate.stages.base import relative_path
 
 
 def manifest_parts(pipeline: Pipeline, result: RunResult) -> ManifestParts:
@@ -19,7 +20,7 @@ def manifest_parts(pipeline: Pipeline, result: RunResult) -> ManifestParts:
     base = pipeline.base_dir
 
     def rel(path: str) -> str:
-        return Path(os.path.relpath(path, base)).as_posix() if os.path.isabs(path) else path
+        return relative_path(path, base) if os.path.isabs(path) else path
 
     files = []
     listed = list(result.files)
