@@ -81,3 +81,7 @@ def test_record_stages_survive_odd_records(records, name):
     assert stats.records_out + stats.errors + sum(stats.dropped.values()) == len(records)
     written = b"".join(out.to_bytes() for out in outs)
     assert [orjson.loads(line) for line in written.splitlines()] == kept
+    if name == "tag":  # every tagged record holds its tags in a meta object
+        assert all(
+            isinstance(record["meta"], dict) and "subset" in record["meta"] for record in kept
+        )

@@ -567,59 +567,6 @@ def test_tagged_lines_survive_a_later_record_stage_and_every_way_of_reading_them
     assert [orjson.loads(x) for x in expected] == out.records
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=5,
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "text": _JSON | st.sampled_from(["#!/bin/sh\n", "int x;", "# title"]),
-                "meta": st.fixed_dictionaries(
-                    {},
-                    optional={
-                        "path": _JSON
-                        | st.sampled_from(["a.h", "Makefile", "x/LICENSE", ".bashrc"]),
-                        "language": _JSON,
-                        "subset": _JSON,
-                    },
-                )
-                | _JSON,
-            },
-        ),
-        min_size=1,
-        max_size=12,
-    )
-)
-def test_tag_never_crashes_on_odd_records(records):
-    from curate.fields import Fields
-    from curate.io.policy import ErrorPolicy
-    from curate.io.reader import parse_lines
-    from curate.stages.base import Context, StageStats
-    from curate.stages.tag import TagConfig, TagStage
-
-    lines = [orjson.dumps(r) for r in records]
-    policy = ErrorPolicy("skip")
-    batch = parse_lines("in", 1, lines, policy)
-    stage = TagStage(TagConfig(), Fields())
-    stage.setup()
-    stats = StageStats()
-    out = stage.process(batch, Context(policy), stats)
-    assert stats.records_in == len(records)
-    assert len(out.records) + stats.errors == len(records) == stats.records_out + stats.errors
-    assert [orjson.loads(x) for x in out.to_bytes().splitlines()] == out.records
-    for record in out.records:
-        assert isinstance(record["meta"], dict)
-
-
 def test_a_language_that_is_not_a_string_is_a_bad_line():
     data = (
         b'{"id":"1","text":"x","meta":{"path":"a.py"}}\n'
