@@ -139,6 +139,7 @@ def test_zstd_output_does_not_depend_on_write_sizes():
         writer.flush(zstandard.FLUSH_FRAME)
         outputs.add(buf.getvalue())
     assert len(outputs) == 1
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(outputs.pop()) == data
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
