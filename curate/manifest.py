@@ -12,7 +12,6 @@ import hashlib
 import os
 import platform
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,8 @@ def created_timestamp() -> str:
 
 
 def dependency_versions() -> dict[str, str]:
+    from importlib import metadata  # noqa: PLC0415 - ~20 ms; only a manifest needs it
+
     out = {}
     for name in KEY_DEPENDENCIES:
         try:

@@ -9,6 +9,7 @@ alone never removes anything — the estimated Jaccard of the two signatures (or
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
@@ -65,20 +66,24 @@ def jaccard_unique(a: np.ndarray, b: np.ndarray) -> float:
     # Both are sorted: a binary search of each value of one in the other counts the common
     # values without the concatenate-and-sort of np.intersect1d (~4x faster at 2 KB).
     small, large = (a, b) if len(a) <= len(b) else (b, a)
-    at = np.searchsorted(large, small)
-    at[at == len(large)] = 0
+    at = large.searchsorted(small)
+    np.minimum(at, len(large) - 1, out=at)
     inter = int(np.count_nonzero(large[at] == small))
     return inter / (len(a) + len(b) - inter)
 
 
 class NearDecider:
-    """Keeps band buckets of the records kept so far and decides record after record."""
+    """Keeps the band keys of the records kept so far and decides record after record.
+
+    One dict holds every band's keys (`band_keys` salts each band, so a key names its band):
+    a kept record's index, or a list of them when several kept records share the key.
+    """
 
     def __init__(self, bands: int, threshold: float, num_perm: int, exact: bool = False):
         self.bands = bands
         self.threshold = threshold
         self.exact = exact
-        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+        self.buckets: dict[int, int | list[int]] = {}
         self._sigs = np.zeros((1024, num_perm), dtype=np.uint32)
         self._keys = np.zeros((1024, bands), dtype=np.uint64)
         self._sets: list[np.ndarray | None] = []  # sorted unique shingle hashes of kept records
@@ -87,7 +92,7 @@ class NearDecider:
     def preload(self, keys: np.ndarray, sigs: np.ndarray) -> None:
         """Records of earlier versions, kept before anything here; verified by signature."""
         for row in range(len(keys)):
-            self._keep(keys[row].tolist(), sigs[row], None)
+            self._keep(keys[row].tolist(), sigs[row], None, keys[row])
 
     def kept_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self._keys[: self.kept], self._sigs[: self.kept]
@@ -97,26 +102,27 @@ class NearDecider:
     ) -> tuple[int | None, float]:
         """(index of the kept record this one duplicates, similarity), or (None, 0.0) to keep it.
 
-        Indices are in the order records were kept.
+        Indices are in the order records were kept. Candidates are tried band by band, each
+        bucket's records in the order they were kept.
         """
-        tried: set[int] = set()
-        buckets = self.buckets
         key_list = keys.tolist()
-        for band in range(self.bands):
-            members = buckets[band].get(key_list[band])
-            if not members:
-                continue
-            for j in members:
-                if j in tried:
+        found = list(map(self.buckets.get, key_list))
+        if found.count(None) < len(found):
+            tried: set[int] = set()
+            for members in found:
+                if members is None:
                     continue
-                tried.add(j)
-                if self.exact and self._sets[j] is not None and shingles is not None:
-                    sim = jaccard_unique(shingles, self._sets[j])
-                else:
-                    sim = float(np.count_nonzero(self._sigs[j] == sig)) / len(sig)
-                if sim >= self.threshold:
-                    return j, sim
-        self._keep(key_list, sig, shingles, keys)
+                for j in members if members.__class__ is list else (members,):
+                    if j in tried:
+                        continue
+                    tried.add(j)
+                    if self.exact and shingles is not None and self._sets[j] is not None:
+                        sim = jaccard_unique(shingles, self._sets[j])
+                    else:
+                        sim = float(np.count_nonzero(self._sigs[j] == sig)) / len(sig)
+                    if sim >= self.threshold:
+                        return j, sim
+        self._keep(key_list, sig, shingles, keys, found)
         return None, 0.0
 
     def _keep(
@@ -124,27 +130,39 @@ class NearDecider:
         key_list: list[int],
         sig: np.ndarray,
         shingles: np.ndarray | None,
-        keys: np.ndarray | None = None,
+        keys,
+        found: list | None = None,
     ) -> None:
+        """Add a record to the kept ones; `found` is what its keys held, when known."""
         idx = self.kept
         if idx >= len(self._sigs):
-            grown = np.zeros((2 * len(self._sigs), self._sigs.shape[1]), dtype=np.uint32)
-            grown[: len(self._sigs)] = self._sigs
-            self._sigs = grown
-            grown_keys = np.zeros((2 * len(self._keys), self._keys.shape[1]), dtype=np.uint64)
-            grown_keys[: len(self._keys)] = self._keys
-            self._keys = grown_keys
+            self._grow()
         self._sigs[idx] = sig
-        self._keys[idx] = keys if keys is not None else key_list  # a list converts slowly
+        self._keys[idx] = keys
         if self.exact:
             self._sets.append(shingles)
-        for bucket, key in zip(self.buckets, key_list):
-            members = bucket.get(key)
-            if members is None:
-                bucket[key] = [idx]
-            else:
-                members.append(idx)
+        buckets = self.buckets
+        if found is not None and found.count(None) == len(found):
+            buckets.update(zip(key_list, repeat(idx)))  # all new: the common case, in C
+        else:
+            for key in key_list:
+                members = buckets.get(key)
+                if members is None:
+                    buckets[key] = idx
+                elif members.__class__ is list:
+                    members.append(idx)
+                else:
+                    buckets[key] = [members, idx]
         self.kept += 1
+
+    def _grow(self) -> None:
+        size = 2 * len(self._sigs)
+        grown = np.zeros((size, self._sigs.shape[1]), dtype=np.uint32)
+        grown[: self.kept] = self._sigs[: self.kept]
+        self._sigs = grown
+        grown_keys = np.zeros((size, self._keys.shape[1]), dtype=np.uint64)
+        grown_keys[: self.kept] = self._keys[: self.kept]
+        self._keys = grown_keys
 
 
 def candidate_mask(keys: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from curate.dedup.exact_index import rank_comparator
 from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
-from curate.dedup.minhash import MinHasher, unique_per_doc
+from curate.dedup.minhash import MinHasher, ShingleSets, unique_per_doc
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
 from curate.errors import ConfigError, RecordError
 from curate.io.reader import Batch
@@ -213,7 +213,7 @@ class DedupNearStage(GlobalStage):
             rows.append(i)
         return texts, rows
 
-    def _sketch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
+    def _sketch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, ShingleSets | None]:
         allh, doc_of = self.hasher.batch_hashes(texts)
         sets = None
         if self.exact:  # computed here, in the parallel part, not in the serial decisions
