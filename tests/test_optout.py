@@ -253,6 +253,49 @@ def test_rewrite_a_released_version(registry, tmp_path):
     assert report["opted_out"] == {"records": 7, "by_ref": {f"REQ-{i}": 1 for i in range(1, 8)}}
 
 
+def test_rewrite_keeps_the_split_layout_of_the_release(registry, tmp_path):
+    records = [
+        {**r, "meta": {**r["meta"], "subset": "code" if int(r["id"][1:]) <= 6 else "docs"}}
+        for r in RECORDS
+    ]
+    v1 = tmp_path / "v1"
+    written = run_curate(
+        "write",
+        str(v1),
+        "--split-by",
+        "meta.subset",
+        "--shard-records",
+        "2",
+        input=jsonl(records),
+    )
+    assert written.returncode == 0, written.stderr
+    v2 = tmp_path / "v2"
+    result = run_curate(
+        "optout", "--registry", str(registry), "--rewrite", str(v1), "--out", str(v2)
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = orjson.loads((v2 / "manifest.json").read_bytes())
+    assert [s["path"] for s in manifest["shards"]] == [
+        "code/part-00000.jsonl.zst",
+        "code/part-00001.jsonl.zst",
+        "docs/part-00000.jsonl.zst",
+    ]
+    for folder, ids in (("code", ["r2", "r4", "r6"]), ("docs", ["r8", "r12"])):
+        assert [orjson.loads(x)["id"] for x in read_dataset(v2, folder)] == ids
+    assert manifest["pipeline"]["config"]["split_by"] == "meta.subset"
+    assert run_curate("verify", str(v2)).returncode == 0
+    # a second request later: the rewritten version is rewritten the same way
+    v3 = tmp_path / "v3"
+    assert (
+        run_curate(
+            "optout", "--registry", str(registry), "--rewrite", str(v2), "--out", str(v3)
+        ).returncode
+        == 0
+    )
+    paths = [s["path"] for s in orjson.loads((v3 / "manifest.json").read_bytes())["shards"]]
+    assert paths == [s["path"] for s in manifest["shards"]]
+
+
 def test_fixture_repo_optout_in_run(tmp_path):
     reg = tmp_path / "reg.jsonl"
     reg.write_bytes(jsonl([{"kind": "repo", "value": "mirror/pylib-copy", "added": "2026-11-01"}]))

@@ -12,6 +12,7 @@ from curate.fields import Fields
 from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
+from curate.io.split import SplitWriter
 from curate.io.writer import ShardWriter, parse_size
 from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file
 from curate.stages.base import Context, StageStats, relative_path
@@ -25,16 +26,15 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
     folder, old = load_manifest(source)
     fields = Fields(**old.get("fields", {"id": "id", "text": "text"}))
     stage = OptoutStage(OptoutConfig(registry=str(registry)), fields)
-    config = old["pipeline"].get("config") or {}
-    output = config.get("output") or config
-    shard_size = parse_size(output.get("shard_size") or "256MB")
+    layout = _layout(old)
     prepare_output(out, overwrite=False, hint="another --out")
-    writer = ShardWriter(
-        out,
-        shard_bytes=shard_size,
-        shard_records=output.get("shard_records"),
-        level=output.get("level") or 3,
-    )
+    args = {
+        "shard_bytes": parse_size(layout["shard_size"]),
+        "shard_records": layout["shard_records"],
+        "level": layout["level"],
+    }
+    split_by = layout["split_by"]
+    writer = SplitWriter(out, split_by, **args) if split_by else ShardWriter(out, **args)
     policy = ErrorPolicy()
     ctx = Context(policy)
     stats = StageStats()
@@ -55,7 +55,7 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
         config={
             "command": "optout --rewrite",
             "source_pipeline_sha256": old["pipeline"].get("sha256"),
-            "shard_size": output.get("shard_size") or "256MB",
+            **layout,
         },
         parent=parent_reference(folder),
         resources=stage.resources(base),
@@ -73,3 +73,17 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
         composition=composition.to_manifest(),
     )
     return finalize(out, parts)
+
+
+def _layout(manifest: dict) -> dict:
+    """How the released version was written (shard size and records, zstd level, split
+    field), from its pipeline's `output` (a run) or its command's options (`curate write`,
+    an earlier rewrite), so the new version is laid out the same way."""
+    config = manifest["pipeline"].get("config") or {}
+    output = config.get("output") or config
+    return {
+        "shard_size": output.get("shard_size") or "256MB",
+        "shard_records": output.get("shard_records"),
+        "level": output.get("level") or 3,
+        "split_by": output.get("split_by"),
+    }
