@@ -72,6 +72,7 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.SafeLoader("")
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_STR = "tag:yaml.org,2002:str"
 
 
 class _KeyError(Exception):
@@ -82,6 +83,8 @@ class _KeyError(Exception):
 
 def _scalar(node: yaml.Node) -> Any:
     """Construct a scalar exactly as `yaml.safe_load` would (ints, bools, dates, ...)."""
+    if node.tag == _STR:  # most scalars: what the constructor would return, without it
+        return node.value
     return _CONSTRUCTOR.construct_object(node, deep=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -63,6 +64,9 @@ def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verb
     from curate.executors.stream import run_pipe
     from curate.stages.base import Context
 
+    # What start-up built (modules, tables, the stage) lives for the whole run: frozen, the
+    # cyclic collector never scans it again, the collection at exit included (~10-30 ms).
+    gc.freeze()
     with error_policy(on_error, quarantine) as policy:
         ctx = Context(policy)
         stats = run_pipe([stage], sources_of(inputs), policy, make_sink(compress), ctx)
