@@ -22,8 +22,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     curate = shutil.which("curate") or str(Path(sys.executable).parent / "curate")
-    empty = measure(["sh", "-c", f"{curate} tag < /dev/null > /dev/null"])[0]
-    empty_cat = measure(["sh", "-c", f"{curate} cat < /dev/null > /dev/null"])[0]
+    empty = min(
+        measure(["sh", "-c", f"{curate} tag < /dev/null > /dev/null"])[0]
+        for _ in range(args.repeat)
+    )
+    empty_cat = min(
+        measure(["sh", "-c", f"{curate} cat < /dev/null > /dev/null"])[0]
+        for _ in range(args.repeat)
+    )
     print(f"start-up: cat {empty_cat:.2f} s, tag {empty:.2f} s")
     for label, corpus in (("stdlib", big_corpus()), ("mixed", mixed_corpus())):
         cat = tag = float("inf")
