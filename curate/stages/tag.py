@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
+from itertools import repeat
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,7 +54,8 @@ class TagStage(RecordStage):
         self.ruleset = load_rules(self.rules_path)
         self.table = load_languages(self.languages_path)
         self.path_parts = split_path(cfg.path_field)
-        self._edits: dict[tuple, tuple[bytes | None, dict]] = {}
+        self._tails: dict[tuple, bytes | None] = {}  # (language, subset) -> line tail
+        self._keys: dict[tuple, dict] = {}  # (language, subset) -> the meta keys it adds
         self._text_parts = self.fields.text_parts
         parts = self.path_parts
         self._path_in_meta = parts[1] if len(parts) == 2 and parts[0] == "meta" else None
@@ -134,21 +136,22 @@ class TagStage(RecordStage):
         """
         records = batch.records
         raws = batch.raws
+        n = len(records)
         if (
             not batch.modified
             and all(metas)  # every record has a non-empty meta of its own
             and fresh  # no record has either key yet
-            and False
-            not in [
-                next(reversed(r)) == "meta" and x.endswith(b"}}") for r, x in zip(records, raws)
-            ]
+            # `meta` is each record's last key, and its line ends with the meta object
+            and list(map(next, map(reversed, records))).count("meta") == n
+            and list(map(bytes.endswith, raws, repeat(b"}}"))).count(True) == n
         ):
-            # The usual batch, decided column-wise: one cached (tail, keys) per combination.
-            get = self._edits.get
-            edits = [get(pair) or self._edit(pair) for pair in zip(add_language, add_subset)]
-            for meta, (_, keys) in zip(metas, edits):
-                meta.update(keys)
-            tails = [tail for tail, _ in edits]
+            # The usual batch, decided column-wise: one cached tail and key set per
+            # combination, applied by C-level maps (no Python loop a record).
+            pairs = list(zip(add_language, add_subset))
+            for pair in set(pairs) - self._tails.keys():
+                self._edit(pair)
+            list(map(dict.update, metas, map(self._keys.__getitem__, pairs)))
+            tails = list(map(self._tails.__getitem__, pairs))
             return Batch(batch.source, records, batch.linenos, raws, False, tails)
         tails = []
         lines = None
@@ -185,12 +188,12 @@ class TagStage(RecordStage):
             return Batch(batch.source, records, batch.linenos, raws, batch.modified)
         return Batch(batch.source, records, batch.linenos, raws, batch.modified, tails)
 
-    def _edit(self, pair: tuple[str | None, str | None]) -> tuple[bytes | None, dict]:
+    def _edit(self, pair: tuple[str | None, str | None]) -> None:
+        """Remember the tail and the meta keys a (language, subset) pair gives."""
         language, subset = pair
         keys = {k: v for k, v in (("language", language), ("subset", subset)) if v is not None}
-        edit = (_tail(language, subset, True) if keys else None, keys)
-        self._edits[pair] = edit
-        return edit
+        self._tails[pair] = _tail(language, subset, True) if keys else None
+        self._keys[pair] = keys
 
     def _checked(
         self, batch: Batch, ctx: Context, stats: StageStats
