@@ -636,3 +636,26 @@ def test_any_rules_file_loads_or_fails_with_a_located_message(tmp_path_factory, 
     records = [{"text": "abc", "meta": {"path": "a/x"}}, {"meta": None}, {}]
     cols = Columns(records, ["abc", None, None], ["Python", None, None], TABLE.types.get)
     assert len(ruleset.classify_batch(cols)) == 3
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        "  - tag: {}\n  - dedup_exact: {}\n",  # a last pass that only drops
+        "  - tag: {}\n  - dedup_exact: {}\n  - dedup_near: {}\n",  # and a pass between
+        "  - dedup_exact: {}\n  - tag: {}\n",  # a last pass that runs a stage
+    ],
+)
+def test_composition_counts_exactly_the_records_written(tmp_path, stages):
+    write_pipeline(tmp_path, inputs=[str(ROOT / "fixtures" / "*.jsonl*")], stages=stages)
+    result = run_curate("run", "pipeline.yaml", "-q", "-w", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    written = [orjson.loads(x) for x in read_dataset(out)]
+    composition = manifest["composition"]
+    assert composition["records"] == manifest["totals"]["records_out"] == len(written)
+    by_subset = {}
+    for record in written:
+        by_subset[record["meta"]["subset"]] = by_subset.get(record["meta"]["subset"], 0) + 1
+    assert {k: v["records"] for k, v in composition["subset"].items()} == by_subset

@@ -242,8 +242,10 @@ def execute(
     empty = parent_policy.empty_lines
     first_error = parent_policy.first_error
     composition = Composition()
-    for (_seg, _unit), summary in sorted(summaries.items()):
-        if summary.get("composition") is not None:
+    for (seg, _unit), summary in sorted(summaries.items()):
+        # The output's composition is the last pass's; an earlier pass may carry one too, as
+        # the starting point of a last pass that only drops records.
+        if seg == final and summary.get("composition") is not None:
             composition.merge_state(summary["composition"])
         errors += summary["errors"]
         empty += summary["empty_lines"]
