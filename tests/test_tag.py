@@ -659,3 +659,41 @@ def test_composition_counts_exactly_the_records_written(tmp_path, stages):
     for record in written:
         by_subset[record["meta"]["subset"]] = by_subset.get(record["meta"]["subset"], 0) + 1
     assert {k: v["records"] for k, v in composition["subset"].items()} == by_subset
+
+
+def test_multi_rules_through_the_pipe_and_a_split_write(tmp_path):
+    rules_file = tmp_path / "multi.yaml"
+    rules_file.write_text(
+        "multi: true\ndefault: other\nsubsets:\n"
+        "  - {name: python, when: {language: [Python]}}\n"
+        "  - {name: big, when: {min_chars: 3000}}\n"
+    )
+    records = [
+        {"id": "a", "text": "x = 1\n", "meta": {"path": "a.py"}},
+        {"id": "b", "text": "y = 2\n" * 600, "meta": {"path": "b.py"}},
+        {"id": "c", "text": "notes", "meta": {"path": "c.txt"}},
+        {"id": "d", "text": "z", "meta": {"path": "d.py", "subset": ["kept"]}},
+    ]
+    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    result = run_curate("tag", "--rules", str(rules_file), input=data)
+    assert result.returncode == 0, result.stderr
+    out = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["id"], r["meta"].get("language"), r["meta"]["subset"]) for r in out] == [
+        ("a", "Python", ["python"]),
+        ("b", "Python", ["python", "big"]),
+        ("c", "Text", ["other"]),
+        ("d", "Python", ["kept"]),  # an existing value is kept
+    ]
+    written = run_curate(
+        "write", str(tmp_path / "v1"), "--split-by", "meta.subset", input=result.stdout
+    )
+    assert written.returncode == 0, written.stderr
+    folders = sorted(p.name for p in (tmp_path / "v1").iterdir() if p.is_dir())
+    assert folders == ["kept", "other", "python"]  # a list goes to its first name's folder
+    manifest = orjson.loads((tmp_path / "v1" / "manifest.json").read_bytes())
+    assert {k: v["records"] for k, v in manifest["composition"]["subset"].items()} == {
+        "python": 2,
+        "big": 1,
+        "other": 1,
+        "kept": 1,
+    }

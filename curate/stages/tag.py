@@ -147,10 +147,16 @@ class TagStage(RecordStage):
         ):
             # The usual batch, decided column-wise: one cached tail and key set per
             # combination, applied by C-level maps (no Python loop a record).
-            pairs = list(zip(add_language, add_subset))
+            multi = self.ruleset.multi  # subsets are lists: tuples as memo keys
+            subsets = [_frozen(s) for s in add_subset] if multi else add_subset
+            pairs = list(zip(add_language, subsets))
             for pair in set(pairs) - self._tails.keys():
                 self._edit(pair)
             list(map(dict.update, metas, map(self._keys.__getitem__, pairs)))
+            if multi:  # a list of its own in each record, as parsing the line would give
+                for meta in metas:
+                    if "subset" in meta:
+                        meta["subset"] = list(meta["subset"])
             tails = list(map(self._tails.__getitem__, pairs))
             return Batch(batch.source, records, batch.linenos, raws, False, tails)
         tails = []
@@ -176,7 +182,7 @@ class TagStage(RecordStage):
             if record.get("meta") is not meta:
                 record["meta"] = meta
             if fast:
-                tails.append(_tail(language, subset, had_keys))
+                tails.append(_tail(language, _frozen(subset), had_keys))
             else:
                 if lines is None:
                     lines = list(raws)
@@ -188,10 +194,11 @@ class TagStage(RecordStage):
             return Batch(batch.source, records, batch.linenos, raws, batch.modified)
         return Batch(batch.source, records, batch.linenos, raws, batch.modified, tails)
 
-    def _edit(self, pair: tuple[str | None, str | None]) -> None:
+    def _edit(self, pair: tuple[str | None, str | tuple | None]) -> None:
         """Remember the tail and the meta keys a (language, subset) pair gives."""
         language, subset = pair
-        keys = {k: v for k, v in (("language", language), ("subset", subset)) if v is not None}
+        value = list(subset) if subset.__class__ is tuple else subset
+        keys = {k: v for k, v in (("language", language), ("subset", value)) if v is not None}
         self._tails[pair] = _tail(language, subset, True) if keys else None
         self._keys[pair] = keys
 
@@ -247,8 +254,13 @@ class _LazyTexts:
         return self._texts
 
 
+def _frozen(subset):
+    """A subset as a hashable key: `multi` rules give a list of names."""
+    return tuple(subset) if subset.__class__ is list else subset
+
+
 @functools.lru_cache(maxsize=4096)  # a few (language, subset) pairs recur
-def _tail(language: str | None, subset: str | None, meta_had_keys: bool) -> bytes:
+def _tail(language: str | None, subset: str | tuple | None, meta_had_keys: bool) -> bytes:
     """The bytes that replace a line's final `}}`: the new meta keys, then `}}`."""
     pairs = []
     if language is not None:
