@@ -12,7 +12,7 @@ from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch
 from curate.stages.base import Context, StageStats
 from curate.stages.license import LicenseConfig, LicenseStage
-from tests.conftest import run_curate
+from tests.conftest import curate_env, run_curate
 from tests.test_run import read_dataset, write_pipeline
 
 COMMON = Path("/usr/share/common-licenses")
@@ -233,3 +233,17 @@ def test_unknown_keep_policy_through_the_cli(tmp_path):
     out = [orjson.loads(x) for x in result.stdout.splitlines()]
     assert [(r["id"], r["meta"]["license"]["allowed"]) for r in out] == [("1", None)]
     assert b"dropped: license_denied=1" in result.stderr
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-scancode"]])
+def test_without_scancode_installed_a_one_line_error(tmp_path, flag):
+    # a Python whose `licensedcode` cannot be imported, as after `pip install curate`
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['licensedcode'] = None\n")
+    env = {**curate_env(), "PYTHONPATH": str(tmp_path)}
+    result = run_curate("license", *flag, input=b'{"id": "1", "text": "x"}\n', env=env)
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "curate: error: license: needs scancode-toolkit, an optional dependency: "
+        "pip install 'curate[license]'\n"
+    )
+    assert result.stdout == b""

@@ -253,6 +253,7 @@ def registry_import(
     if problems:
         for problem in problems:
             print(f"curate registry: {problem}", file=sys.stderr)
-        raise CurateError(f"{csv_file}: {len(problems)} invalid rows; nothing imported")
+        rows = "row" if len(problems) == 1 else "rows"
+        raise CurateError(f"{csv_file}: {len(problems)} invalid {rows}; nothing imported")
     write_registry(registry, [*entries, *new])
     print(f"{registry}: imported {len(new)} entries ({len(entries)} before)", file=sys.stderr)

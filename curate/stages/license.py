@@ -58,6 +58,13 @@ class LicenseStage(GlobalStage):
 
     def setup(self) -> None:
         cfg: LicenseConfig = self.config
+        try:  # its license database names licenses even when detection is off
+            import licensedcode  # noqa: F401, PLC0415
+        except ImportError:
+            raise ConfigError(
+                "license: needs scancode-toolkit, an optional dependency: "
+                "pip install 'curate[license]'"
+            ) from None
         os.environ.setdefault(
             "SCANCODE_TEMP", str(Path(os.environ.get("TMPDIR", "/tmp")) / "curate-scancode")
         )
