@@ -121,25 +121,31 @@ def fake_stdin(data: bytes):
         sys.stdin = original
 
 
-def test_zstd_output_does_not_depend_on_write_sizes():
-    """The shard writer hands zstd blocks of any size; reproducible shards rely on this."""
+def test_shards_do_not_depend_on_write_sizes_or_thread_count(tmp_path):
+    """Reproducible shards rely on this: the writer hands zstd blocks of any size, and
+    machines have any number of cores. Multi-threaded zstd (any count) gives one set of bytes,
+    single-threaded (0, the split writer's) another; 20 MB makes several zstd jobs."""
     import random
 
-    data = (b'{"id": "x", "text": "' + b"lorem ipsum " * 50 + b'"}\n') * 3000
-    outputs = set()
-    for seed in range(4):
+    line = b'{"id": "x", "text": "' + b"lorem ipsum dolor " * 40 + b'"}\n'
+    data = b"".join(line.replace(b'"x"', b'"%d"' % i) for i in range(28_000))
+    digests: dict[bool, set[str]] = {False: set(), True: set()}
+    for threads, seed in [(0, 0), (0, 1), (1, 0), (2, 1), (4, 2)]:
         rng = random.Random(seed)
-        buf = io.BytesIO()
-        writer = zstandard.ZstdCompressor(level=3).stream_writer(buf, closefd=False)
+        folder = tmp_path / f"{threads}-{seed}"
+        writer = ShardWriter(folder, threads=threads)
         pos = 0
         while pos < len(data):
-            step = rng.choice([1, 77, 4096, 1 << 16, 1 << 20])
-            writer.write(data[pos : pos + step])
-            pos += step
-        writer.flush(zstandard.FLUSH_FRAME)
-        outputs.add(buf.getvalue())
-    assert len(outputs) == 1
-    assert zstandard.ZstdDecompressor().decompressobj().decompress(outputs.pop()) == data
+            step = rng.choice([1, 4096, 1 << 16, 1 << 20, 1 << 23])
+            end = data.find(b"\n", pos + step) + 1 or len(data)
+            writer.write_block(data[pos:end])
+            pos = end
+        [shard] = writer.close()
+        digests[threads > 0].add(shard.sha256)
+        written = (folder / shard.path).read_bytes()
+        assert zstandard.ZstdDecompressor().decompressobj().decompress(written) == data
+    assert len(digests[False]) == 1 and len(digests[True]) == 1
+    assert digests[False] != digests[True]  # both modes were exercised
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])

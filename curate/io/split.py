@@ -48,8 +48,10 @@ class SplitWriter:
     def _writer(self, folder: str) -> ShardWriter:
         writer = self.writers.get(folder)
         if writer is None:
+            # Single-threaded zstd: a writer per folder stays open, and threads of each would
+            # add up to thousands for a split by language.
             writer = self.writers[folder] = ShardWriter(
-                self.root, subdir=folder, **self.writer_args
+                self.root, subdir=folder, threads=0, **self.writer_args
             )
         return writer
 

@@ -44,6 +44,16 @@ def dumps_lines(records: list[dict]) -> bytes:
     return b"".join([dumps(r, option=_APPEND_NL) for r in records])
 
 
+# zstd's multi-threaded mode writes the same bytes for any number of worker threads (not the
+# bytes of its single-threaded mode), so shards stay reproducible on machines with any number
+# of cores; -1 is one thread a core.
+ZSTD_THREADS = -1
+
+
+def _compressor(level: int, threads: int) -> zstandard.ZstdCompressor:
+    return zstandard.ZstdCompressor(level=level, threads=threads)
+
+
 class StdoutSink:
     """JSON lines on stdout, optionally as one zstd stream (`--compress zstd`)."""
 
@@ -51,7 +61,7 @@ class StdoutSink:
         self._out = stream if stream is not None else sys.stdout.buffer
         self._zw = None
         if compress == "zstd":
-            cctx = zstandard.ZstdCompressor(level=level)
+            cctx = _compressor(level, ZSTD_THREADS)
             self._zw = cctx.stream_writer(self._out, closefd=False)
         elif compress not in (None, "none"):
             raise UsageError(f"unknown --compress {compress!r} (expected zstd or none)")
@@ -138,6 +148,7 @@ class ShardWriter:
         shard_records: int | None = None,
         level: int = 3,
         first_index: int = 0,
+        threads: int | None = None,
     ):
         self.root = Path(root)
         self.subdir = subdir
@@ -147,7 +158,7 @@ class ShardWriter:
         self.level = level
         self.index = first_index
         self.shards: list[ShardInfo] = []
-        self._cctx = zstandard.ZstdCompressor(level=level)
+        self._cctx = _compressor(level, ZSTD_THREADS if threads is None else threads)
         self._file: BinaryIO | None = None
         self._hashing: _HashingFile | None = None
         self._zw = None
