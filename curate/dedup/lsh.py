@@ -130,7 +130,7 @@ class NearDecider:
         key_list: list[int],
         sig: np.ndarray,
         shingles: np.ndarray | None,
-        keys,
+        keys: np.ndarray,
         found: list | None = None,
     ) -> None:
         """Add a record to the kept ones; `found` is what its keys held, when known."""
