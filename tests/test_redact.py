@@ -17,72 +17,113 @@ def found(text: str, path: str = "app/config.py") -> list[tuple[str, str]]:
     return [(s.kind, text[s.start : s.end]) for s in SCANNER.scan(text, path)]
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("write to jane.roe@corp.io today", [("email", "jane.roe@corp.io")]),
-        ("server at 52.14.33.201:8080", [("ip_address", "52.14.33.201")]),
-        ("dial 2607:f8b0:4005:80a::200e now", [("ip_address", "2607:f8b0:4005:80a::200e")]),
-        ('AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"', [("aws_key", "AKIAIOSFODNN7EXAMPLE")]),
-        (
-            'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
-            [("github_token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")],
-        ),
-        (
-            "pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV0123",
-            [
-                (
-                    "github_token",
-                    "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV0123",
-                )
-            ],
-        ),
-        ('GITLAB = "glpat-abcdefghij0123456789"', [("gitlab_token", "glpat-abcdefghij0123456789")]),
-        (
-            "hook xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx",
-            [("slack_token", "xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx")],
-        ),
-        (
-            'stripe.api_key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"',
-            [("stripe_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc")],
-        ),
-        (
-            "twilio SK0123456789abcdef0123456789abcdef x",
-            [("twilio_key", "SK0123456789abcdef0123456789abcdef")],
-        ),
-        (
-            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-            [
-                (
-                    "jwt",
-                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-                )
-            ],
-        ),
-        ('db = "postgres://admin:Sup3rS3cret@db.corp.io/app"', [("basic_auth", "Sup3rS3cret")]),
-        ('password = "correct-horse-battery"', [("password", "correct-horse-battery")]),
-        ('API_KEY: "Zx81kLm20Qp7Rt5Vw3Yb"', [("password", "Zx81kLm20Qp7Rt5Vw3Yb")]),
-        (
-            'maps = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"',
-            [("google_api_key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY")],
-        ),
-        ("OPENAI=sk-proj-" + "a1B2c3D4e5" * 5, [("openai_key", "sk-proj-" + "a1B2c3D4e5" * 5)]),
-        (
-            "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789",
-            [("npm_token", "npm_abcdefghijklmnopqrstuvwxyz0123456789")],
-        ),
-        (
-            "pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 15,
-            [("pypi_token", "pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 15)],
-        ),
-        (
-            'blob = "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ"',
-            [("high_entropy_base64", "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ")],
-        ),
-    ],
-)
+POSITIVES = [
+    ("write to jane.roe@corp.io today", [("email", "jane.roe@corp.io")]),
+    ("server at 52.14.33.201:8080", [("ip_address", "52.14.33.201")]),
+    ("dial 2607:f8b0:4005:80a::200e now", [("ip_address", "2607:f8b0:4005:80a::200e")]),
+    ('AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"', [("aws_key", "AKIAIOSFODNN7EXAMPLE")]),
+    (
+        'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
+        [("github_token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")],
+    ),
+    (
+        "pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV0123",
+        [
+            (
+                "github_token",
+                "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV0123",
+            )
+        ],
+    ),
+    ('GITLAB = "glpat-abcdefghij0123456789"', [("gitlab_token", "glpat-abcdefghij0123456789")]),
+    (
+        "hook xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx",
+        [("slack_token", "xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx")],
+    ),
+    (
+        'stripe.api_key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"',
+        [("stripe_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc")],
+    ),
+    (
+        "twilio SK0123456789abcdef0123456789abcdef x",
+        [("twilio_key", "SK0123456789abcdef0123456789abcdef")],
+    ),
+    (
+        "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        [
+            (
+                "jwt",
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            )
+        ],
+    ),
+    ('db = "postgres://admin:Sup3rS3cret@db.corp.io/app"', [("basic_auth", "Sup3rS3cret")]),
+    ('password = "correct-horse-battery"', [("password", "correct-horse-battery")]),
+    ('API_KEY: "Zx81kLm20Qp7Rt5Vw3Yb"', [("password", "Zx81kLm20Qp7Rt5Vw3Yb")]),
+    (
+        'maps = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"',
+        [("google_api_key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY")],
+    ),
+    ("OPENAI=sk-proj-" + "a1B2c3D4e5" * 5, [("openai_key", "sk-proj-" + "a1B2c3D4e5" * 5)]),
+    (
+        "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789",
+        [("npm_token", "npm_abcdefghijklmnopqrstuvwxyz0123456789")],
+    ),
+    (
+        "pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 15,
+        [("pypi_token", "pypi-AgEIcHlwaS5vcmc" + "Ab1_" * 15)],
+    ),
+    (
+        'blob = "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ"',
+        [("high_entropy_base64", "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ")],
+    ),
+]
+
+
+@pytest.mark.parametrize("text, expected", POSITIVES)
 def test_detectors_find_positives(text, expected):
     assert found(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", POSITIVES)
+def test_each_type_can_be_disabled_by_name(tmp_path, text, expected):
+    from curate.fields import Fields
+    from curate.io.policy import ErrorPolicy
+    from curate.io.reader import Batch
+    from curate.pii.detect import DETECTOR_TYPES
+    from curate.stages.base import Context, StageStats
+    from curate.stages.redact import RedactConfig, RedactStage
+
+    [(kind, _)] = expected
+    assert kind in DETECTOR_TYPES  # the list the rules file is checked against
+    rules = tmp_path / "pii.yaml"
+    rules.write_text(f"disabled: [{kind}]\n")
+    stage = RedactStage(RedactConfig(rules=str(rules)), Fields())
+    record = {"id": "1", "text": text, "meta": {"path": "app/config.py"}}
+    batch = Batch("t", [record], [1], [orjson.dumps(record)])
+    out = stage.process(batch, Context(ErrorPolicy()), StageStats())
+    assert out.records[0]["text"] == text
+
+
+@pytest.mark.parametrize(
+    "rules, message",
+    [
+        ("disabled: [emails]\n", "pii.yaml:1: disabled[0]: unknown type 'emails' (types: email,"),
+        ("placeholders: {emial: X}\n", "pii.yaml:1: placeholders.emial: unknown type (types:"),
+        (
+            "entropy: {enabled: no}\n",
+            "pii.yaml:1: entropy.enabled: unknown key (keys: base64, hex)",
+        ),
+        ("entropy: [1]\n", "pii.yaml:1: entropy: expected a mapping {base64: N, hex: N}"),
+        ("entropy: {hex: true}\n", "pii.yaml:1: entropy.hex: expected a number from 0 to 8"),
+    ],
+)
+def test_invalid_rules_name_the_line_and_the_problem(tmp_path, rules, message):
+    (tmp_path / "pii.yaml").write_text(rules)
+    result = run_curate("redact", "--rules", str(tmp_path / "pii.yaml"), input=b"")
+    assert result.returncode == 2
+    [line] = result.stderr.decode().splitlines()
+    assert line.startswith(f"curate: error: {tmp_path}/{message}"), line
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,27 @@ PEM = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(?:-----END[A-Z ]*PRIVATE KEY( BLOCK)?-----|\Z)",
     re.S,
 )
+# Every kind of span the scanner reports (what `placeholders` and `disabled` may name).
+DETECTOR_TYPES = (
+    "email",
+    "ip_address",
+    "private_key",
+    "password",
+    "basic_auth",
+    "aws_key",
+    "github_token",
+    "gitlab_token",
+    "slack_token",
+    "stripe_key",
+    "twilio_key",
+    "jwt",
+    "google_api_key",
+    "openai_key",
+    "npm_token",
+    "pypi_token",
+    "high_entropy_base64",
+    "high_entropy_hex",
+)
 TOKENS = {
     "google_api_key": re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
     "openai_key": re.compile(

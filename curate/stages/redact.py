@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import RecordError
 from curate.io.reader import Batch
-from curate.pii.detect import SecretScanner
+from curate.pii.detect import DETECTOR_TYPES, SecretScanner
 from curate.pii.redact import apply_spans
 from curate.records import get_path, set_path, split_path
 from curate.rules_path import shipped_rules
@@ -51,20 +51,30 @@ def load_pii_rules(path: Path) -> dict:
             raise doc.error(
                 (key,), "unknown key (keys: placeholders, entropy, disabled, allowlist)"
             )
+    known = ", ".join(DETECTOR_TYPES)
     placeholders = data.get("placeholders") or {}
     if not isinstance(placeholders, dict) or not all(
         isinstance(v, str) for v in placeholders.values()
     ):
         raise doc.error(("placeholders",), "expected a mapping of type: placeholder text")
+    for kind in placeholders:
+        if kind != "default" and kind not in DETECTOR_TYPES:
+            raise doc.error(("placeholders", kind), f"unknown type (types: default, {known})")
     entropy = data.get("entropy") or {}
-    for key in ("base64", "hex"):
-        value = entropy.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 8):
+    if not isinstance(entropy, dict):
+        raise doc.error(("entropy",), "expected a mapping {base64: N, hex: N}")
+    for key, value in entropy.items():
+        if key not in ("base64", "hex"):
+            raise doc.error(("entropy", key), "unknown key (keys: base64, hex)")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 8:
             raise doc.error(("entropy", key), "expected a number from 0 to 8")
     for key in ("disabled", "allowlist"):
         value = data.get(key) or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise doc.error((key,), "expected a list of strings")
+    for i, kind in enumerate(data.get("disabled") or []):
+        if kind not in DETECTOR_TYPES:
+            raise doc.error(("disabled", i), f"unknown type {kind!r} (types: {known})")
     return {
         "placeholders": placeholders,
         "entropy": entropy,
