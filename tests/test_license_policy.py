@@ -99,3 +99,42 @@ def test_policy_file_errors(tmp_path):
     bad.write_text("allow: [MIT]\nunknown: maybe\n")
     with pytest.raises(ConfigError, match=r"p.yaml:2: unknown: expected one of drop, keep"):
         load(bad)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "allow: [MIT, Apache2.0]\n",
+            "p.yaml:1: allow[1]: 'Apache2.0' is not an SPDX license or exception id "
+            "(did you mean Apache-2.0?)",
+        ),
+        (
+            "allow: [MIT]\ndeny: [MIT OR GPL-3.0-only]\n",
+            "p.yaml:2: deny[0]: 'MIT OR GPL-3.0-only' is an expression: list one SPDX id an entry",
+        ),
+        ("allow: [GPL-2.0-only]\ndeny: [gpl-2.0]\n", "p.yaml:2: deny: GPL-2.0-only is both"),
+    ],
+)
+def test_policy_entries_must_be_ids_records_can_match(tmp_path, text, message):
+    from curate.errors import ConfigError
+    from curate.licenses.policy import load_policy as load
+
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert err.value.message.startswith(f"{path.parent}/{message}"), err.value.message
+
+
+def test_policy_entries_are_normalised_like_records(tmp_path):
+    from curate.licenses.policy import load_policy as load
+
+    path = tmp_path / "p.yaml"
+    # a deprecated id, another case, one of the user's own ids
+    path.write_text("allow: [GPL-2.0, mit, LicenseRef-acme-internal]\n")
+    policy = load(path)
+    assert policy.allow == {"GPL-2.0-only", "MIT", "LicenseRef-acme-internal"}
+    for text in ("GPL-2.0", "GPL-2.0-only", "MIT", "LicenseRef-acme-internal"):
+        assert policy.judge(text).allowed is True, text
+    assert policy.judge("GPL-2.0-or-later").allowed is False

@@ -8,6 +8,7 @@ that cannot be parsed is `unknown`, with the raw text kept: never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 
@@ -115,7 +116,13 @@ def load_policy(path: Path | None = None) -> Policy:
         values = data.get(key) or []
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
             raise doc.error((key,), "expected a list of SPDX ids")
-        lists[key] = frozenset(values)
+        ids = []
+        for i, value in enumerate(values):
+            canonical, problem = _policy_id(value)
+            if problem:
+                raise doc.error((key, i), problem)
+            ids.append(canonical)
+        lists[key] = frozenset(ids)
     both = sorted(lists["allow"] & lists["deny"])
     if both:
         raise doc.error(("deny",), f"{both[0]} is both allowed and denied")
@@ -123,3 +130,28 @@ def load_policy(path: Path | None = None) -> Policy:
     if unknown not in ("drop", "keep"):
         raise doc.error(("unknown",), "expected one of drop, keep")
     return Policy(lists["allow"], lists["deny"], unknown, len(lists["allow"]) + len(lists["deny"]))
+
+
+def _policy_id(value: str) -> tuple[str, str | None]:
+    """A policy entry as records' expressions are normalised (`GPL-2.0` -> `GPL-2.0-only`,
+    `mit` -> `MIT`), or the problem with it: an id the SPDX list does not know would never
+    match a record, silently (`LicenseRef-...` ids are the user's own and always accepted)."""
+    if value.lower().startswith("licenseref-"):
+        return value, None
+    try:
+        parsed = _LICENSING.parse(value.strip(), validate=False, strict=False)
+        symbols = _LICENSING.license_symbols(parsed, unique=True, decompose=True)
+    except (ExpressionError, TypeError, ValueError, AttributeError):
+        symbols = []
+    if len(symbols) != 1 or str(symbols[0].key) not in _LICENSING.known_symbols:
+        if len(symbols) > 1:
+            return value, f"{value!r} is an expression: list one SPDX id an entry"
+        near = get_close_matches(value.lower(), _known_lowercase(), n=1)
+        hint = f" (did you mean {_known_lowercase()[near[0]]}?)" if near else ""
+        return value, f"{value!r} is not an SPDX license or exception id{hint}"
+    return str(symbols[0].key), None
+
+
+@lru_cache(maxsize=1)
+def _known_lowercase() -> dict[str, str]:
+    return {str(k).lower(): str(k) for k in _LICENSING.known_symbols}
