@@ -39,11 +39,8 @@ def check_guards(expect, manifest: dict) -> list[str]:
         failures.append(
             f"expect.min_records: {totals['records_out']:,} records < {expect.min_records:,}"
         )
-    for stage_name, limit in sorted(expect.max_drop_rate.items()):
+    for stage_name, limit in sorted(expect.max_drop_rate.items()):  # names checked at load
         entries = [s for s in manifest["stages"] if s["stage"] == stage_name]
-        if not entries:
-            failures.append(f"expect.max_drop_rate.{stage_name}: no such stage in the pipeline")
-            continue
         seen = sum(s["records_in"] for s in entries)
         dropped = sum(sum(s["dropped"].values()) for s in entries)
         rate = dropped / seen if seen else 0.0

@@ -195,4 +195,12 @@ def load_pipeline(path: Path) -> Pipeline:
     base_dir = path.resolve().parent
     fields = Fields(id=config.fields.id, text=config.fields.text)
     stages = [_build_stage(doc, i, item, fields, base_dir) for i, item in enumerate(stage_items)]
+    names = [stage.name for stage in stages]
+    for name, rate in config.expect.max_drop_rate.items():
+        where = ("expect", "max_drop_rate", name)
+        if name not in names:  # a guard that could never fire
+            listed = ", ".join(dict.fromkeys(names)) or "none"
+            raise doc.error(where, f"no stage {name!r} in this pipeline (stages: {listed})")
+        if not 0 <= rate <= 1:
+            raise doc.error(where, "expected a share from 0 to 1")
     return Pipeline(config, stages, base_dir, path)

@@ -29,7 +29,7 @@ def check(tmp_path, text: str) -> tuple[int, str]:
 
 def test_valid_pipeline(tmp_path):
     code, err = check(tmp_path, GOOD)
-    assert (code, err) == (0, "pipeline.yaml: ok (1 stages: filter)\n")
+    assert (code, err) == (0, "pipeline.yaml: ok (1 stage: filter)\n")
 
 
 @pytest.mark.parametrize(
@@ -83,6 +83,14 @@ def test_valid_pipeline(tmp_path):
         (
             GOOD.replace("inputs: [data.jsonl]", "inputs: []"),
             "pipeline.yaml:3: inputs: must have at least 1 item(s)",
+        ),
+        (
+            GOOD + "expect:\n  max_drop_rate: {filtre: 0.1}\n",
+            "pipeline.yaml:9: expect.max_drop_rate.filtre: no stage 'filtre' in this pipeline (stages: filter)",
+        ),
+        (
+            GOOD + "expect:\n  max_drop_rate: {filter: 5}\n",
+            "pipeline.yaml:9: expect.max_drop_rate.filter: expected a share from 0 to 1",
         ),
         (
             "- just\n- a list\n",

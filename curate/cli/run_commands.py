@@ -23,7 +23,8 @@ def validate_command(pipeline: PipelineArg) -> None:
 
     loaded = load_pipeline(pipeline)
     names = ", ".join(stage.name for stage in loaded.stages) or "no stages"
-    print(f"{pipeline}: ok ({len(loaded.stages)} stages: {names})", file=sys.stderr)
+    count = f"{len(loaded.stages)} stage{'' if len(loaded.stages) == 1 else 's'}"
+    print(f"{pipeline}: ok ({count}: {names})", file=sys.stderr)
 
 
 @app.command("run")
