@@ -117,6 +117,11 @@ subsets:
             "rules.yaml:2: subsets[0].when.any: expected a non-empty list of conditions",
         ),
         (
+            "subsets:\n  - {name: a, when: {language_type: [programing]}}\n",
+            "rules.yaml:2: subsets[0].when.language_type[0]: unknown type 'programing' "
+            "(types: programming, markup, data, prose)",
+        ),
+        (
             "multi: sometimes\nsubsets:\n  - {name: a, when: {min_chars: 1}}\n",
             "rules.yaml:1: multi: expected true or false",
         ),

@@ -16,6 +16,7 @@ from curate.rules_path import shipped_rules
 from curate.yamlconf import load_yaml
 
 SNIFF_CHARS = 65536
+LANGUAGE_TYPES = ("programming", "markup", "data", "prose")
 _UNSEEN = object()
 _PER_RECORD = object()
 _SHEBANG_ONLY = object()
@@ -289,8 +290,8 @@ def _load(path_text: str) -> LanguageTable:
                 (name, sorted(unknown)[0]), "unknown key (keys: type, ext, names, interp)"
             )
         kind = spec.get("type")
-        if kind not in ("programming", "markup", "data", "prose"):
-            raise doc.error((name, "type"), "expected one of programming, markup, data, prose")
+        if kind not in LANGUAGE_TYPES:
+            raise doc.error((name, "type"), f"expected one of {', '.join(LANGUAGE_TYPES)}")
         table.types[name] = kind
         for key in ("ext", "names", "interp"):
             values = spec.get(key, [])

@@ -34,6 +34,7 @@ from curate.errors import RecordError
 from curate.optout.matcher import glob_to_regex
 from curate.patterns import BoundedRegex
 from curate.records import get_path, split_path
+from curate.tagging.languages import LANGUAGE_TYPES
 from curate.yamlconf import Loc, LocatedYaml, load_yaml
 
 _MISSING = object()
@@ -239,6 +240,13 @@ class _Compiler:
                     values = [values]
                 if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                     raise doc.error(loc + (key,), "expected a list of names")
+                if key == "language_type":
+                    for i, value in enumerate(values):
+                        if value not in LANGUAGE_TYPES:
+                            raise doc.error(
+                                loc + (key, i),
+                                f"unknown type {value!r} (types: {', '.join(LANGUAGE_TYPES)})",
+                            )
                 wanted = frozenset(values)
                 if key == "language":
                     parts.append(_language_condition(lambda lang, kind, w=wanted: lang in w))
