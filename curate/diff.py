@@ -24,6 +24,7 @@ from curate.io.sources import Source
 from curate.manifest import load_manifest
 from curate.records import get_path
 
+_ABSENT = object()
 BUCKET_RECORDS = 2_000_000  # records per bucket: ~300 MB of dicts at most
 _HEADER = struct.Struct("<16sH")
 
@@ -38,8 +39,17 @@ class DiffResult:
     removed: int = 0
     changed: int = 0
     unchanged: int = 0
+    # ids a version holds more than once: each is compared by its first record, and the
+    # other copies are counted here instead of as added or removed
+    duplicates: dict[str, int] = field(default_factory=lambda: {"a": 0, "b": 0})
     ids: dict[str, list[str]] = field(
-        default_factory=lambda: {"added": [], "removed": [], "changed": []}
+        default_factory=lambda: {
+            "added": [],
+            "removed": [],
+            "changed": [],
+            "duplicate_in_a": [],
+            "duplicate_in_b": [],
+        }
     )
 
 
@@ -102,13 +112,25 @@ def diff_records(
         paths_a = _spill(folder_a, man_a, nbuckets, tmp, "a")
         paths_b = _spill(folder_b, man_b, nbuckets, tmp, "b")
         for pa, pb in zip(paths_a, paths_b):
-            left: dict[bytes, tuple[str, bytes]] = {}
+            # id -> (id, content) of A's first record; None once B's first record is seen
+            left: dict[bytes, tuple[str, bytes] | None] = {}
             for key, rid, content in _read_bucket(pa):
+                if key in left:
+                    result.duplicates["a"] += 1
+                    if want_ids:
+                        result.ids["duplicate_in_a"].append(rid)
+                    continue
                 left[key] = (rid, content)
             pa.unlink()
             for key, rid, content in _read_bucket(pb):
-                old = left.pop(key, None)
-                if old is None:
+                old = left.get(key, _ABSENT)
+                if old is None:  # B holds this id again
+                    result.duplicates["b"] += 1
+                    if want_ids:
+                        result.ids["duplicate_in_b"].append(rid)
+                    continue
+                left[key] = None
+                if old is _ABSENT:
                     result.added += 1
                     if want_ids:
                         result.ids["added"].append(rid)
@@ -118,9 +140,10 @@ def diff_records(
                         result.ids["changed"].append(rid)
                 else:
                     result.unchanged += 1
-            result.removed += len(left)
+            gone = [entry for entry in left.values() if entry is not None]
+            result.removed += len(gone)
             if want_ids:
-                result.ids["removed"].extend(rid for rid, _ in left.values())
+                result.ids["removed"].extend(rid for rid, _ in gone)
             pb.unlink()
     for key in result.ids:
         result.ids[key].sort()
@@ -188,6 +211,7 @@ def diff_versions(a: Path, b: Path, want_ids: bool = False) -> dict:
             "removed": records.removed,
             "changed": records.changed,
             "unchanged": records.unchanged,
+            "duplicate_ids": records.duplicates,
         },
         "composition": composition_delta(man_a, man_b),
         "config": config_changes(man_a, man_b),

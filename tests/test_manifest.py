@@ -173,12 +173,35 @@ def test_diff_reports_exactly_the_changed_records(tmp_path):
         "added": ["new/one"],
         "removed": sorted({"python/docs/topics/assert", "python/docs/topics/if"} & kept_a),
         "changed": ["python/docs/topics/while"],
+        "duplicate_in_a": [],
+        "duplicate_in_b": [],
     }
     assert report["records"]["added"] == 1
     assert report["config"]["config_keys_changed"] == ["inputs", "output"]
     same = run_curate("diff", str(tmp_path / "va"), str(tmp_path / "va"))
     assert same.returncode == 0
     assert b"0 added, 0 removed, 0 changed" in same.stdout
+
+
+def test_diff_counts_duplicate_ids_apart(tmp_path):
+    # ids should be unique in a dataset; when they are not, every record is accounted for once
+    a = [("x", "one"), ("x", "two"), ("y", "same"), ("z", "gone")]
+    b = [("x", "one!"), ("y", "same"), ("y", "same"), ("w", "new")]
+    for name, rows in (("a", a), ("b", b)):
+        data = b"".join(orjson.dumps({"id": i, "text": t}) + b"\n" for i, t in rows)
+        assert run_curate("write", str(tmp_path / name), input=data).returncode == 0
+    result = run_curate("diff", str(tmp_path / "a"), str(tmp_path / "b"), "--ids")
+    assert result.returncode == 1
+    assert result.stdout.decode().splitlines() == [
+        "a 0 -> b 0",
+        "records: 4 -> 4: 1 added, 1 removed, 1 changed, 1 unchanged",
+        "duplicate ids: 1 extra record in A, 1 in B (each id compared by its first record)",
+        "added w",
+        "removed z",
+        "changed x",
+        "duplicate in A x",
+        "duplicate in B y",
+    ]
 
 
 def test_diff_with_tiny_buckets_matches(tmp_path):

@@ -84,6 +84,13 @@ def _print_diff(report: dict) -> None:
         f"records: {r['a']:,} -> {r['b']:,}: {r['added']:,} added, {r['removed']:,} removed, "
         f"{r['changed']:,} changed, {r['unchanged']:,} unchanged"
     )
+    dup = r["duplicate_ids"]
+    if dup["a"] or dup["b"]:
+        extra = "extra record" if dup["a"] == 1 else "extra records"
+        print(
+            f"duplicate ids: {dup['a']:,} {extra} in A, {dup['b']:,} in B "
+            "(each id compared by its first record)"
+        )
     for dim, rows in report["composition"].items():
         for value, d in rows.items():
             print(f"{dim} {value}: {d['records']:+,} records, {d['bytes']:+,} bytes")
@@ -97,9 +104,13 @@ def _print_diff(report: dict) -> None:
     if opted.get("records"):
         refs = ", ".join(f"{ref} {n:,}" for ref, n in opted["by_ref"].items())
         print(f"opted out: {opted['records']:,} of the removed records ({refs})")
+    listed = report.get("ids", {})
     for kind in ("added", "removed", "changed"):
-        for rid in report.get("ids", {}).get(kind, []):
+        for rid in listed.get(kind, []):
             print(f"{kind} {rid}")
+    for side in ("a", "b"):
+        for rid in listed.get(f"duplicate_in_{side}", []):
+            print(f"duplicate in {side.upper()} {rid}")
 
 
 @manifest_app.command("show")
