@@ -254,8 +254,13 @@ def test_detect_many_agrees_with_detect_cold_and_warm():
 _SEGMENTS = ["src", "a.b", ".hidden", "Makefile", "CMakeLists.txt", "x", "LICENSE", "go.mod"]
 _NAMES = st.sampled_from(
     ["main", "Main", "x.blade", "types.d", "", ".", "a.", "MAKEFILE", "README", "setup.cfg"]
+    # names that end longer extensions (`x.blade.php`, `a.coffee.md`), hidden or not
+    + [".blade", "blade", "a.coffee", "x.rst", "CMakeLists", "Makefile", "a.tcl", ".nim"]
 )
-_EXTS = st.sampled_from(["", ".c", ".h", ".H", ".pl", ".m", ".py", ".ts", ".php", ".txt", ".zz"])
+_EXTS = st.sampled_from(
+    ["", ".c", ".h", ".H", ".pl", ".m", ".py", ".ts", ".php", ".txt", ".zz"]
+    + [".md", ".in", ".cfg", ".PHP", ".Txt"]
+)
 _PATHS = st.builds(
     lambda dirs, name, ext: "/".join(dirs + [name + ext]),
     st.lists(st.sampled_from(_SEGMENTS), max_size=3),

@@ -39,14 +39,22 @@ class LanguageTable:
     _by_key: dict[str, object] = field(default_factory=dict, repr=False)
     _by_base: dict[str, object] = field(default_factory=dict, repr=False)
     _name_exts: frozenset[str] = frozenset()
-    _multi_tails: frozenset[str] = frozenset()
+    # last extension -> the longer extensions ending in it, longest first (`php` -> `blade.php`)
+    _longer: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def finish(self) -> None:
         """Derive what `detect_many` needs to answer most paths from their extension alone."""
         self._name_exts = frozenset(
             n.rsplit(".", 1)[1] for n in self.by_name_lower if n.find(".", 1) > 0
         )
-        self._multi_tails = frozenset(e.rsplit(".", 1)[1] for e in self.by_ext if "." in e)
+        longer: dict[str, list[str]] = {}
+        for ext in self.by_ext:
+            if "." in ext:
+                longer.setdefault(ext.rsplit(".", 1)[1], []).append(ext)
+        self._longer = {
+            tail: tuple(sorted(exts, key=lambda e: (-e.count("."), -len(e))))
+            for tail, exts in longer.items()
+        }
 
     def detect(self, path: str | None, text: str | None = None) -> str | None:
         """The language of a file, or None when nothing identifies one."""
@@ -112,8 +120,6 @@ class LanguageTable:
         if len(key) < 2 or key[1] != "." or key[0] == "/" or "/" in key:
             return _PER_RECORD  # no extension (name, `#!` line), a hidden file, a dotted folder
         ext = key[2:].lower()
-        if ext in self._multi_tails:
-            return _PER_RECORD  # `x.blade.php`: the longest known extension decides
         candidates = self.by_ext.get(ext)
         if candidates is None:
             route: object = _SHEBANG_ONLY  # an extension nobody claims: only `#!` can tell
@@ -121,11 +127,34 @@ class LanguageTable:
             route = candidates[0]
         else:
             route = _Ambiguous(ext, candidates)  # the content decides
+        longer = self._longer.get(ext)
+        if longer is not None:  # `x.blade.php`: the longest known extension decides
+            return _Longest(route, longer, ext in self._name_exts)
         if ext in self._name_exts:
             return (route,)  # `CMakeLists.txt`: a well-known name first
         return route
 
     def _resolve(self, route: object, path: str, text: str | None) -> str | None:
+        if route.__class__ is _Longest:
+            base = path[path.rfind("/") + 1 :]
+            if route.names:
+                hit = self.by_name.get(base) or self.by_name_lower.get(base.lower())
+                if hit is not None:
+                    return hit
+            lowered = base.lower()
+            for ext in route.longer:  # as `detect`: the longest extension after a dot at 1+
+                if (
+                    lowered.endswith(ext)
+                    and len(lowered) > len(ext) + 1  # a dot at 0 starts a hidden file's name
+                    and lowered[~len(ext)] == "."
+                ):
+                    candidates = self.by_ext[ext]
+                    if len(candidates) == 1:
+                        return candidates[0]
+                    return self._disambiguate(ext, candidates, text)
+            route = route.route
+            if route.__class__ is str:
+                return route
         if route.__class__ is tuple:
             base = path[path.rfind("/") + 1 :]
             hit = self.by_name.get(base) or self.by_name_lower.get(base.lower())
@@ -188,6 +217,18 @@ class LanguageTable:
 
     def type_of(self, language: str | None) -> str | None:
         return self.types.get(language) if language else None
+
+
+class _Longest:
+    """Route for an extension that also ends longer ones (`php`: `blade.php`): the longest
+    one the name has decides, else `route`, the short extension's own."""
+
+    __slots__ = ("route", "longer", "names")
+
+    def __init__(self, route: object, longer: tuple[str, ...], names: bool):
+        self.route = route
+        self.longer = longer
+        self.names = names  # some well-known file name ends in this extension
 
 
 class _Ambiguous:
