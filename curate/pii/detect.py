@@ -102,8 +102,6 @@ PREFILTER_WORDS = re.compile(  # on the lowercased text
 PREFILTER_QUOTED = re.compile(r"['\"][A-Za-z0-9+/=_\-]{20,}['\"]")
 PREFILTER_URL_AUTH = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 PREFILTER_TWILIO = re.compile(r"(?:AC|SK)[0-9a-f]{32}")
-IPV4_CANDIDATE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
-IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*")
 TOKEN_HINTS = {
     "google_api_key": "AIza",
     "openai_key": "sk-",
@@ -200,54 +198,6 @@ class SecretScanner:
                 spans.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text))
         spans.extend(self._plugin_spans(text, path))
         return merge(spans)
-
-    @staticmethod
-    def _emails(text: str) -> list[Span]:
-        """Each `@` with an address-like character before it is checked in a small window."""
-        out: list[Span] = []
-        at = text.find("@")
-        last_end = -1
-        while at > 0:
-            before = text[at - 1]
-            if (before.isalnum() or before in "._+-") and at > last_end:
-                lo = max(0, at - 64)
-                for m in EMAIL.finditer(text, lo, min(len(text), at + 256)):
-                    if m.start() <= at < m.end():
-                        # `user:password@host` in a URL is a credential, not an address
-                        if not (m.start() and text[m.start() - 1] == ":") and not _allowed_email(
-                            m.group()
-                        ):
-                            out.append(Span(m.start(), m.end(), "email"))
-                        last_end = m.end()
-                        break
-            at = text.find("@", at + 1)
-        return out
-
-    @staticmethod
-    def _ips(text: str) -> list[Span]:
-        out: list[Span] = []
-        for m in IPV4_CANDIDATE.finditer(text):
-            full = IPV4.match(text, m.start())
-            if (
-                full is None
-                or full.end() != m.end()
-                or (m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "._"))
-            ):
-                continue
-            if _public_ip(m.group()) and not VERSION_BEFORE.search(
-                text[max(0, m.start() - 12) : m.start()]
-            ):
-                out.append(Span(m.start(), m.end(), "ip_address"))
-        for m in IPV6_CANDIDATE.finditer(text):
-            value = m.group()
-            if value.count(":") < 2 or len([g for g in value.split(":") if g]) < 3:
-                continue
-            full = IPV6.match(text, m.start())
-            if full is None or full.group() != value:
-                continue
-            if _public_ip(value):
-                out.append(Span(m.start(), m.end(), "ip_address"))
-        return out
 
     # ---- detect-secrets on the lines that might hold something ---------------------------------
 
