@@ -85,6 +85,16 @@ def test_detectors_find_positives(text, expected):
     assert found(text) == expected
 
 
+# With its own type off, these values are still found by another detector, which is what
+# a user gets: switching off a type never switches off the others.
+STILL_FOUND = {
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789": "high_entropy_base64",
+    "glpat-abcdefghij0123456789": "high_entropy_base64",
+    "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY": "high_entropy_base64",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc": "password",
+}
+
+
 @pytest.mark.parametrize("text, expected", POSITIVES)
 def test_each_type_can_be_disabled_by_name(tmp_path, text, expected):
     from curate.fields import Fields
@@ -94,15 +104,21 @@ def test_each_type_can_be_disabled_by_name(tmp_path, text, expected):
     from curate.stages.base import Context, StageStats
     from curate.stages.redact import RedactConfig, RedactStage
 
-    [(kind, _)] = expected
+    [(kind, value)] = expected
     assert kind in DETECTOR_TYPES  # the list the rules file is checked against
     rules = tmp_path / "pii.yaml"
     rules.write_text(f"disabled: [{kind}]\n")
     stage = RedactStage(RedactConfig(rules=str(rules)), Fields())
     record = {"id": "1", "text": text, "meta": {"path": "app/config.py"}}
     batch = Batch("t", [record], [1], [orjson.dumps(record)])
-    out = stage.process(batch, Context(ErrorPolicy()), StageStats())
-    assert out.records[0]["text"] == text
+    [out] = stage.process(batch, Context(ErrorPolicy()), StageStats()).records
+    other = STILL_FOUND.get(value)
+    if other is None:
+        assert out["text"] == text
+        assert "pii" not in out["meta"]
+    else:
+        assert value not in out["text"]
+        assert out["meta"]["pii"] == {other: 1}
 
 
 @pytest.mark.parametrize(
@@ -236,3 +252,20 @@ def test_no_planted_value_is_written_anywhere(tmp_path):
     piped = run_curate("redact", "-v", input=(tmp_path / "data.jsonl").read_bytes())
     for value in PLANTED.values():
         assert value.encode() not in piped.stdout + piped.stderr
+
+
+def test_disabling_one_type_keeps_what_another_type_finds_in_the_same_place(tmp_path):
+    # the keyword detector (password) and the entropy detector find the same quoted value;
+    # switching off `password` must leave the value redacted as a high-entropy string
+    rules = tmp_path / "pii.yaml"
+    rules.write_text("disabled: [password]\n")
+    record = {
+        "id": "1",
+        "text": 'password = "q8W3zR7tY1uI9oP2aS5dF6gH4jK0lZ"',
+        "meta": {"path": "app/config.py"},
+    }
+    result = run_curate("redact", "--rules", str(rules), input=orjson.dumps(record) + b"\n")
+    assert result.returncode == 0, result.stderr
+    out = orjson.loads(result.stdout)
+    assert out["text"] == 'password = "<KEY>"'
+    assert out["meta"]["pii"] == {"high_entropy_base64": 1}

@@ -98,8 +98,11 @@ class RedactStage(RecordStage):
         self.placeholders = placeholders
         self.default_placeholder = default
         entropy = self.rules["entropy"]
-        self.scanner = SecretScanner(entropy.get("base64", 4.5), entropy.get("hex", 3.0))
-        self.disabled = self.rules["disabled"]
+        # Disabled types are never detected (not dropped after the fact: overlapping spans of
+        # two types merge, and dropping the merged one would un-redact the enabled type's).
+        disabled = self.rules["disabled"]
+        enabled = set(DETECTOR_TYPES) - disabled if disabled else None
+        self.scanner = SecretScanner(entropy.get("base64", 4.5), entropy.get("hex", 3.0), enabled)
         self.allowlist = self.rules["allowlist"]
         self.path_parts = split_path(cfg.path_field)
 
@@ -121,11 +124,7 @@ class RedactStage(RecordStage):
             path = get_path(record, self.path_parts)
             spans = self.scanner.scan(text, path if isinstance(path, str) else None)
             if spans:
-                spans = [
-                    s
-                    for s in spans
-                    if s.kind not in self.disabled and text[s.start : s.end] not in self.allowlist
-                ]
+                spans = [s for s in spans if text[s.start : s.end] not in self.allowlist]
             if spans:
                 redacted, counts = apply_spans(
                     text, spans, self.placeholders, self.default_placeholder
