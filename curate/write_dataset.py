@@ -13,7 +13,7 @@ from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch, read_batches
 from curate.io.sources import Source
-from curate.io.split import SplitWriter
+from curate.io.split import SplitWriter, dataset_writer
 from curate.io.writer import ShardInfo, ShardWriter, parse_size
 from curate.manifest import ManifestParts, parent_reference
 
@@ -78,7 +78,7 @@ def write_dataset(
     parent_ref = parent_reference(parent) if parent is not None else None
     prepare_output(out_dir, overwrite)
     args = {"shard_bytes": writer_bytes, "shard_records": shard_records, "level": level}
-    writer = SplitWriter(out_dir, split_by, **args) if split_by else ShardWriter(out_dir, **args)
+    writer = dataset_writer(out_dir, split_by, **args)
     shards, composition, inputs = write_shards(writer, sources, policy, fields)
     records = sum(s.records for s in shards)
     config = {

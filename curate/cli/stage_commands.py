@@ -28,6 +28,7 @@ from curate.io.policy import OnError
 if TYPE_CHECKING:
     from curate.stages.base import Context, Stage, StageStats
 
+PathFieldOpt = Annotated[str, typer.Option(help="Dotted field holding the file path.")]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print the stage's counts on stderr at the end.")
 ]
@@ -213,9 +214,7 @@ def tag_command(
     languages: Annotated[
         str | None, typer.Option(help="Language table YAML (default: rules/languages.yaml).")
     ] = None,
-    path_field: Annotated[
-        str, typer.Option(help="Dotted field holding the file path.")
-    ] = "meta.path",
+    path_field: PathFieldOpt = "meta.path",
     overwrite: Annotated[
         bool, typer.Option(help="Replace existing meta.subset / meta.language.")
     ] = False,
@@ -241,9 +240,7 @@ def redact_command(
     rules: Annotated[
         str | None, typer.Option(help="PII rules YAML (default: the shipped rules/pii.yaml).")
     ] = None,
-    path_field: Annotated[
-        str, typer.Option(help="Dotted field holding the file path.")
-    ] = "meta.path",
+    path_field: PathFieldOpt = "meta.path",
     drop_min_secrets: Annotated[
         int | None, typer.Option("--drop-min-secrets", help="Drop records with at least N secrets.")
     ] = None,
@@ -283,9 +280,7 @@ def license_command(
     cache: Annotated[
         str | None, typer.Option(help="Keep scancode results in this file between runs.")
     ] = None,
-    path_field: Annotated[
-        str, typer.Option(help="Dotted field holding the file path.")
-    ] = "meta.path",
+    path_field: PathFieldOpt = "meta.path",
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",

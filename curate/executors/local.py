@@ -46,7 +46,7 @@ from curate.executors.units import (
 )
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.sources import Source, expand_inputs
-from curate.io.split import SplitWriter
+from curate.io.split import dataset_writer
 from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
 from curate.pipeline import Pipeline
 from curate.progress import RunProgress
@@ -283,7 +283,7 @@ def execute(
         "level": cfg.output.level,
     }
     split = cfg.output.split_by
-    writer = SplitWriter(out, split, **writer_args) if split else ShardWriter(out, **writer_args)
+    writer = dataset_writer(out, split, **writer_args)
     rejects = ShardWriter(
         out,
         subdir="rejects",

@@ -31,7 +31,7 @@ from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, _Truncated, iter_line_batches, parse_lines
 from curate.io.sources import Source
 from curate.records import set_path, split_path
-from curate.stages.base import Context, GlobalStage, Stage, StageStats
+from curate.stages.base import ANNOTATE, Context, GlobalStage, Stage, StageStats
 
 
 @dataclass
@@ -176,7 +176,6 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 _ZSTD_LEVEL = 1  # scratch data: fast beats small
-ANNOTATE = "__annotate__"  # a decision that keeps the record and sets {dotted path: value}
 log = logging.getLogger("curate.run")
 
 
@@ -338,8 +337,7 @@ def _run_apply_only(
             record = orjson.loads(lines[i])
             if reason == ANNOTATE:
                 comp.add_records([record], setup.fields, sign=-1)  # counted again, annotated
-                for path, value in details.items():
-                    set_path(record, split_path(path), value)
+                _annotate(record, details)
                 comp.add_records([record], setup.fields)
                 lines[i] = orjson.dumps(record)
                 continue
@@ -392,8 +390,7 @@ def _apply_decisions(
             continue
         reason, details = verdict
         if reason == ANNOTATE:  # the global stage keeps the record and sets fields on it
-            for path, value in details.items():
-                set_path(record, split_path(path), value)
+            _annotate(record, details)
             records.append(record)
             linenos.append(lineno)
             raws.append(orjson.dumps(record))
@@ -402,6 +399,11 @@ def _apply_decisions(
         ctx.reject(record, stage.name if stage else "?", reason, details)
     st.records_out = len(records)
     return Batch(batch.source, records, linenos, raws, batch.modified)
+
+
+def _annotate(record: dict, values: dict[str, Any]) -> None:
+    for path, value in values.items():
+        set_path(record, split_path(path), value)
 
 
 def load_keys(work: WorkDir, seg_index: int, unit: int) -> Any:

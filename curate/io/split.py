@@ -81,3 +81,10 @@ class SplitWriter:
     def abort(self) -> None:
         for writer in self.writers.values():
             writer.abort()
+
+
+def dataset_writer(root: Path, split_by: str | None, **writer_args) -> ShardWriter | SplitWriter:
+    """The shard writer of a dataset folder: one folder per value of `split_by`, or flat."""
+    if split_by:
+        return SplitWriter(root, split_by, **writer_args)
+    return ShardWriter(root, **writer_args)

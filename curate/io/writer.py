@@ -50,10 +50,6 @@ def dumps_lines(records: list[dict]) -> bytes:
 ZSTD_THREADS = -1
 
 
-def _compressor(level: int, threads: int) -> zstandard.ZstdCompressor:
-    return zstandard.ZstdCompressor(level=level, threads=threads)
-
-
 class StdoutSink:
     """JSON lines on stdout, optionally as one zstd stream (`--compress zstd`)."""
 
@@ -61,7 +57,7 @@ class StdoutSink:
         self._out = stream if stream is not None else sys.stdout.buffer
         self._zw = None
         if compress == "zstd":
-            cctx = _compressor(level, ZSTD_THREADS)
+            cctx = zstandard.ZstdCompressor(level=level, threads=ZSTD_THREADS)
             self._zw = cctx.stream_writer(self._out, closefd=False)
         elif compress not in (None, "none"):
             raise UsageError(f"unknown --compress {compress!r} (expected zstd or none)")
@@ -158,7 +154,8 @@ class ShardWriter:
         self.level = level
         self.index = first_index
         self.shards: list[ShardInfo] = []
-        self._cctx = _compressor(level, ZSTD_THREADS if threads is None else threads)
+        threads = ZSTD_THREADS if threads is None else threads
+        self._cctx = zstandard.ZstdCompressor(level=level, threads=threads)
         self._file: BinaryIO | None = None
         self._hashing: _HashingFile | None = None
         self._zw = None

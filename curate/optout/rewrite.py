@@ -12,8 +12,8 @@ from curate.fields import Fields
 from curate.finalize import finalize
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
-from curate.io.split import SplitWriter
-from curate.io.writer import ShardWriter, parse_size
+from curate.io.split import dataset_writer
+from curate.io.writer import parse_size
 from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file
 from curate.stages.base import Context, StageStats, relative_path
 from curate.stages.optout import OptoutConfig, OptoutStage
@@ -33,8 +33,7 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
         "shard_records": layout["shard_records"],
         "level": layout["level"],
     }
-    split_by = layout["split_by"]
-    writer = SplitWriter(out, split_by, **args) if split_by else ShardWriter(out, **args)
+    writer = dataset_writer(out, layout["split_by"], **args)
     policy = ErrorPolicy()
     ctx = Context(policy)
     stats = StageStats()

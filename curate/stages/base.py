@@ -25,6 +25,8 @@ from curate.io.reader import Batch
 from curate.manifest import sha256_file
 
 # What `apply` returns: None keeps the record; a reason, or (reason, details), drops it.
+# A `reduce` decision that keeps the record and sets {dotted path: value} on it.
+ANNOTATE = "__annotate__"
 Verdict = None | str | tuple[str, dict[str, Any]]
 
 

@@ -248,7 +248,7 @@ class DedupNearStage(GlobalStage):
             yield from super().stream(batches, ctx, stats)
             return
         yield from self._parallel_stream(batches, ctx, stats, workers)
-        self.flush(ctx, stats)
+        yield from self.flush(ctx, stats)
 
     def _parallel_stream(self, batches, ctx: Context, stats: StageStats, workers: int):
         global _POOL_STAGE

@@ -28,6 +28,7 @@ from curate.licenses.sources import Detector, could_hold_license, normalize, spd
 from curate.records import get_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import (
+    ANNOTATE,
     Context,
     GlobalStage,
     ReduceContext,
@@ -106,11 +107,11 @@ class LicenseStage(GlobalStage):
                 return found, "scancode", None
         return None, None, None
 
-    def _annotate(self, record: dict, verdict: Verdict, source: str | None) -> None:
-        meta = record.get("meta")
-        if not isinstance(meta, dict):
-            meta = {}
-            record["meta"] = meta
+    def _judge(
+        self, expression: str | None, source: str | None, raw: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """The `meta.license` value for a record, and the reason to drop it (None: keep)."""
+        verdict = self.policy.judge(expression) if expression else Verdict(None, None, raw)
         info: dict[str, Any] = {
             "expression": verdict.expression,
             "source": source,
@@ -118,19 +119,23 @@ class LicenseStage(GlobalStage):
         }
         if verdict.raw is not None:
             info["raw"] = verdict.raw
-        meta["license"] = info
+        if verdict.allowed is True:
+            return info, None
+        if verdict.allowed is False:
+            return info, "license_denied"
+        return info, "license_unknown" if self.policy.unknown == "drop" else None
 
     def _decide(
         self, record: dict, expression: str | None, source: str | None, raw: str | None
     ) -> str | None:
         """Annotate the record; return a drop reason or None."""
-        verdict = self.policy.judge(expression) if expression else Verdict(None, None, raw)
-        self._annotate(record, verdict, source)
-        if verdict.allowed is True:
-            return None
-        if verdict.allowed is False:
-            return "license_denied"
-        return "license_unknown" if self.policy.unknown == "drop" else None
+        info, reason = self._judge(expression, source, raw)
+        meta = record.get("meta")
+        if not isinstance(meta, dict):
+            meta = {}
+            record["meta"] = meta
+        meta["license"] = info
+        return reason
 
     # ---- per-record form -----------------------------------------------------------------------
 
@@ -173,7 +178,7 @@ class LicenseStage(GlobalStage):
 
     def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
         started = time.perf_counter()
-        keep_rows, own, repo_files = [], [], []
+        keep_rows, own, repo_files, repos = [], [], [], []
         for i, record in enumerate(batch.records):
             try:
                 text = self.fields.text_of(record)
@@ -186,19 +191,19 @@ class LicenseStage(GlobalStage):
             expression, source, unparsable = self.own_license(record, text)
             is_license_file = isinstance(path, str) and bool(LICENSE_FILE.search(path))
             keep_rows.append(i)
+            repos.append(None if repo is None else str(repo))
             own.append((expression, source, unparsable))
             repo_files.append(
                 str(repo) if repo is not None and is_license_file and expression else None
             )
         batch = batch.select(keep_rows)
-        repos = [get_path(r, self.repo_parts) for r in batch.records]
         stats.seconds += time.perf_counter() - started
         if self.detector is not None:
             self.detector.save()
         return batch, {
             "own": own,
             "repo_license": repo_files,
-            "repos": [None if r is None else str(r) for r in repos],
+            "repos": repos,
         }
 
     def reduce(
@@ -221,20 +226,10 @@ class LicenseStage(GlobalStage):
             for i, ((expression, source, raw), repo) in enumerate(zip(keys["own"], keys["repos"])):
                 if expression is None and repo in by_repo:
                     expression, source, raw = by_repo[repo], "repository", None
-                verdict = self.policy.judge(expression) if expression else Verdict(None, None, raw)
-                info = {
-                    "expression": verdict.expression,
-                    "source": source,
-                    "allowed": verdict.allowed,
-                }
-                if verdict.raw is not None:
-                    info["raw"] = verdict.raw
-                if verdict.allowed is True or (
-                    verdict.allowed is None and self.policy.unknown == "keep"
-                ):
-                    unit[i] = ("__annotate__", {"meta.license": info})
+                info, reason = self._judge(expression, source, raw)
+                if reason is None:
+                    unit[i] = (ANNOTATE, {"meta.license": info})
                 else:
-                    reason = "license_denied" if verdict.allowed is False else "license_unknown"
                     unit[i] = (reason, {"license": info})
             decisions.append(unit)
         return decisions
