@@ -73,6 +73,9 @@ class PipelineConfig(_Model):
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     on_error: OnError = OnError.fail
     quarantine: str | None = None
+    # a line with a duplicated key: an error, or read with the last value winning (and
+    # written in its canonical form)
+    duplicate_keys: Literal["error", "last"] = "error"
     expect: ExpectConfig = Field(default_factory=ExpectConfig)
 
     @field_validator("version", "name", mode="before")
@@ -172,6 +175,28 @@ def _join(base: Path, value: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
+def privacy_first(stages: list[Stage]) -> list[Stage]:
+    """Opt-out stages run first, wherever they are listed: an opted-out record must reach no
+    other stage, which could write it to rejects or to the work folder."""
+    return [s for s in stages if s.name == "optout"] + [s for s in stages if s.name != "optout"]
+
+
+def check_privacy_order(doc: LocatedYaml, stages: list[Stage]) -> None:
+    """`redact` must come before every global stage: a run stores records between its passes,
+    and none may be stored with a value redaction would replace."""
+    first_global = next((i for i, s in enumerate(stages) if s.is_global), None)
+    if first_global is None:
+        return
+    for i, stage in enumerate(stages):
+        if stage.name == "redact" and i > first_global:
+            other = stages[first_global].name
+            raise doc.error(
+                ("stages", i, "redact"),
+                f"must come before {other} (stages[{first_global}]): a run stores records "
+                "between passes, and none may be stored unredacted",
+            )
+
+
 def load_pipeline(path: Path) -> Pipeline:
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
@@ -195,6 +220,8 @@ def load_pipeline(path: Path) -> Pipeline:
     base_dir = path.resolve().parent
     fields = Fields(id=config.fields.id, text=config.fields.text)
     stages = [_build_stage(doc, i, item, fields, base_dir) for i, item in enumerate(stage_items)]
+    check_privacy_order(doc, stages)
+    stages = privacy_first(stages)
     names = [stage.name for stage in stages]
     for name, rate in config.expect.max_drop_rate.items():
         where = ("expect", "max_drop_rate", name)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 _MISSING = object()
 
 
@@ -48,3 +50,48 @@ def iter_paths(record: dict, prefix: str = "") -> list[str]:
         if type(value) is dict:
             out.extend(iter_paths(value, path + "."))
     return out
+
+
+class BigInt(int):
+    """An integer outside orjson's 64-bit range, kept exactly: written back as its digits."""
+
+    def __new__(cls, text: str) -> BigInt:
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+
+class ExactFloat(float):
+    """A number whose decimal text a double cannot hold exactly: written back as that text."""
+
+    def __new__(cls, text: str) -> ExactFloat:
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+
+def _default(value: Any) -> Any:
+    text = getattr(value, "text", None)
+    if type(value) in (BigInt, ExactFloat) and text is not None:
+        return orjson.Fragment(text.encode())
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+_DUMP = orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def dumps_record(record: dict) -> bytes:
+    """One record as a compact JSON line (no newline); big numbers keep their digits."""
+    return orjson.dumps(record, default=_default, option=_DUMP)
+
+
+def dumps_record_nl(record: dict) -> bytes:
+    """One record as a compact JSON line ending in a newline."""
+    return orjson.dumps(record, default=_default, option=_DUMP | orjson.OPT_APPEND_NEWLINE)
+
+
+def dumps_records(records: list[dict]) -> bytes:
+    """Records as JSON lines."""
+    dumps = orjson.dumps
+    option = _DUMP | orjson.OPT_APPEND_NEWLINE
+    return b"".join([dumps(r, default=_default, option=option) for r in records])

@@ -225,7 +225,7 @@ CHAINS = {
     "stages after a dedup": [
         ("tag: {}", "tag"),
         ("dedup_near: {threshold: 0.7}", "dedup near --threshold 0.7"),
-        ("redact: {}", "redact"),
+        ("filter: {min_chars: 200}", "filter --min-chars 200"),
         ("filter: {where_not: ['meta.subset=license']}", "filter --where-not meta.subset=license"),
     ],
 }

@@ -49,6 +49,7 @@ from curate.io.sources import Source, expand_inputs
 from curate.io.split import dataset_writer
 from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
 from curate.pipeline import Pipeline
+from curate.privacy import PrivacyScreens
 from curate.progress import RunProgress
 from curate.stages.base import ReduceContext, StageStats
 
@@ -177,7 +178,11 @@ def execute(
     chunk_size = parse_size(cfg.executor.chunk_size)
     segments = plan_segments(pipeline.stages)
     on_error = OnError(cfg.on_error)
-    install_setup(RunSetup(segments, pipeline.fields, on_error, cfg.output.rejects, work))
+    screens = PrivacyScreens.of(pipeline.stages)
+    keep_last = cfg.duplicate_keys == "last"
+    install_setup(
+        RunSetup(segments, pipeline.fields, on_error, cfg.output.rejects, work, screens, keep_last)
+    )
 
     result = RunResult(out)
     stats = [StageStats() for _ in pipeline.stages]
@@ -185,7 +190,7 @@ def execute(
     total_bytes = sum(s.size() or 0 for s in sources)
     progress = RunProgress(total_bytes, quiet=quiet)
     stream_quarantine = io.BytesIO() if on_error is OnError.quarantine else None
-    parent_policy = ErrorPolicy(on_error, stream_quarantine)
+    parent_policy = screens.install(ErrorPolicy(on_error, stream_quarantine, keep_last))
 
     def done(summary: dict, seg: int) -> None:
         summaries[(seg, summary["unit"])] = summary
@@ -322,6 +327,8 @@ def execute(
         writer.abort()
         rejects.abort()
         raise
+    if parent_policy.withheld:
+        optout_parts.append(b"".join(orjson.dumps(p) + b"\n" for p in parent_policy.withheld))
     if stream_quarantine is not None and stream_quarantine.tell():
         quarantine_parts.append(stream_quarantine.getvalue())
     if on_error is OnError.quarantine:

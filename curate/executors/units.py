@@ -30,7 +30,8 @@ from curate.io.hashing import HashingReader
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, _Truncated, iter_line_batches, parse_lines
 from curate.io.sources import Source
-from curate.records import set_path, split_path
+from curate.privacy import PrivacyScreens
+from curate.records import dumps_record, dumps_records, set_path, split_path
 from curate.stages.base import ANNOTATE, Context, GlobalStage, Stage, StageStats
 
 
@@ -199,6 +200,8 @@ class RunSetup:
     on_error: OnError
     keep_rejects: bool
     work: WorkDir
+    screens: PrivacyScreens = field(default_factory=PrivacyScreens)
+    keep_last_duplicate: bool = False
 
 
 _SETUP: RunSetup | None = None
@@ -220,7 +223,9 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
     segment = setup.segments[seg_index]
     work = setup.work
     quarantine = io.BytesIO() if setup.on_error is OnError.quarantine else None
-    policy = ErrorPolicy(setup.on_error, quarantine)
+    policy = setup.screens.install(
+        ErrorPolicy(setup.on_error, quarantine, setup.keep_last_duplicate)
+    )
     ctx = Context(policy, keep_rejects=setup.keep_rejects)
     stats: dict[str, StageStats] = {}
 
@@ -245,11 +250,14 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         batch = Batch(spec.source, records, prev["linenos"], lines, prev["modified"])
         records_read = len(records)
         stats[str(segment.applies_at)] = st = StageStats()
+        setup.screens.before_stage(ctx, segment.applies_at)
         batch = _apply_decisions(segment.applies, batch, payload, ctx, st)
 
     for position, stage in zip(segment.stage_at, segment.stages):
         stats[str(position)] = st = StageStats()
+        setup.screens.before_stage(ctx, position)
         batch = stage.process(batch, ctx, st) if batch.records else batch
+    setup.screens.before_stage(ctx, segment.ends_at)
 
     keys = None
     if segment.ends_with is not None:
@@ -272,14 +280,14 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
 
     atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(batch.to_bytes()))
     if ctx.rejects:
-        dumps = orjson.dumps
-        data = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in ctx.rejects)
+        data = dumps_records(ctx.rejects)
         atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(data))
     if quarantine is not None and quarantine.tell():
         atomic_write(work.unit_path(seg_index, spec.index, "quarantine"), quarantine.getvalue())
-    if ctx.optout_log:
+    proofs = ctx.optout_log + policy.withheld
+    if proofs:
         dumps = orjson.dumps
-        data = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in ctx.optout_log)
+        data = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in proofs)
         atomic_write(work.unit_path(seg_index, spec.index, "optout"), data)
     summary = {
         "unit": spec.index,
@@ -327,6 +335,7 @@ def _run_apply_only(
     if prev.get("composition"):
         comp.merge_state(prev["composition"])
     st = StageStats(records_in=prev["records_out"])
+    setup.screens.before_stage(ctx, segment.applies_at)
     if decisions:
         lines = data.split(b"\n")
         lines.pop()
@@ -339,7 +348,7 @@ def _run_apply_only(
                 comp.add_records([record], setup.fields, sign=-1)  # counted again, annotated
                 _annotate(record, details)
                 comp.add_records([record], setup.fields)
-                lines[i] = orjson.dumps(record)
+                lines[i] = dumps_record(record)
                 continue
             dropped_records.append(record)
             st.dropped[reason] += 1
@@ -351,8 +360,7 @@ def _run_apply_only(
     st.records_out = st.records_in - sum(st.dropped.values())
     atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(data))
     if ctx.rejects:
-        dumps = orjson.dumps
-        blob = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in ctx.rejects)
+        blob = dumps_records(ctx.rejects)
         atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(blob))
     summary = {
         "unit": spec.index,
@@ -393,7 +401,7 @@ def _apply_decisions(
             _annotate(record, details)
             records.append(record)
             linenos.append(lineno)
-            raws.append(orjson.dumps(record))
+            raws.append(dumps_record(record))
             continue
         st.dropped[reason] += 1
         ctx.reject(record, stage.name if stage else "?", reason, details)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import BinaryIO
 
@@ -21,11 +22,25 @@ class ErrorPolicy:
     quarantine keeps the raw line, unchanged, only in the quarantine sink.
     """
 
-    def __init__(self, mode: OnError | str = OnError.fail, quarantine: BinaryIO | None = None):
+    def __init__(
+        self,
+        mode: OnError | str = OnError.fail,
+        quarantine: BinaryIO | None = None,
+        keep_last_duplicate: bool = False,
+    ):
         self.mode = OnError(mode)
+        # a line with a duplicated key: an error (default), or read with the last value winning
+        # and written in its canonical form
+        self.keep_last_duplicate = keep_last_duplicate
         if self.mode is OnError.quarantine and quarantine is None:
             raise UsageError("--on-error quarantine needs --quarantine PATH")
         self.quarantine = quarantine
+        # privacy screens of the run's stages for quarantined lines: `screen` gives the opt-out
+        # proof {id, kind, ref} of a line the registry matches (the line is then withheld),
+        # `scrub` redacts a line before it is kept
+        self.screen: Callable[[bytes], dict | None] | None = None
+        self.scrub: Callable[[bytes], bytes] | None = None
+        self.withheld: list[dict] = []
         self.errors = 0
         self.empty_lines = 0
         self.first_error: str | None = None
@@ -38,7 +53,15 @@ class ErrorPolicy:
         if self.first_error is None:
             self.first_error = error.message
         if self.quarantine is not None and raw:
-            self.quarantine.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            raw = raw.rstrip(b"\n")
+            if self.screen is not None:
+                proof = self.screen(raw)
+                if proof is not None:  # opted out: only the proof is kept, never the line
+                    self.withheld.append({**proof, "source": source, "line": line})
+                    return
+            if self.scrub is not None:
+                raw = self.scrub(raw)
+            self.quarantine.write(raw + b"\n")
 
     def summary(self, quarantine_path: str | None = None) -> str | None:
         """One line for stderr at the end of a run, or None when nothing was bad."""

@@ -16,6 +16,8 @@ from curate.io.decompress import StreamError, iter_decompressed_background
 from curate.io.hashing import HashingReader
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
+from curate.io.strict_json import DuplicateKey, strict_loads
+from curate.records import dumps_record, dumps_records
 
 BOM = b"\xef\xbb\xbf"
 _ORJSON_POSITION = re.compile(r": line \d+ column (\d+) \(char \d+\)$")
@@ -67,8 +69,7 @@ class Batch:
         if not self.records:
             return b""
         if self.modified:
-            dumps = orjson.dumps
-            return b"".join([dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in self.records])
+            return dumps_records(self.records)
         tails = self.tails
         if tails is None:
             return b"\n".join(self._raws) + b"\n"
@@ -178,7 +179,35 @@ def parse_lines(source: str, first_line: int, lines: list[bytes], policy: ErrorP
         return _parse_lines_slow(source, first_line, lines, policy)
     if set(map(type, records)) - {dict}:
         return _parse_lines_slow(source, first_line, lines, policy)
+    dumps = orjson.dumps
+    if [dumps(r) for r in records] != lines:  # not all compact and canonical: check each
+        return _parse_lines_slow(source, first_line, lines, policy)
     return Batch(source, records, range(first_line, first_line + len(lines)), lines)
+
+
+def _canonical(
+    record: dict, line: bytes, source: str, lineno: int, policy: ErrorPolicy
+) -> tuple[dict, bytes] | None:
+    """The record as stages must see it and the line to write for it, or None for a bad line.
+
+    A line that is not its record's compact form may hide what orjson's reading loses
+    (a duplicated key, a number past 64 bits); the strict reader decides.
+    """
+    if orjson.dumps(record) == line:
+        return record, line
+    try:
+        strict = strict_loads(line, keep_last=policy.keep_last_duplicate)
+    except DuplicateKey as exc:
+        policy.bad_line(source, lineno, f"duplicate key {exc.key!r} in an object", line)
+        return None
+    except RecursionError:
+        policy.bad_line(source, lineno, "JSON nested too deeply", line)
+        return None
+    if strict.canonicalised:
+        return strict.record, dumps_record(strict.record)
+    if strict.exact_numbers:
+        return strict.record, line
+    return record, line
 
 
 def _parse_lines_slow(
@@ -204,9 +233,12 @@ def _parse_lines_slow(
             kind = _JSON_TYPES.get(type(record), "not an object")
             policy.bad_line(source, lineno, f"expected a JSON object, got {kind}", line)
             continue
-        records.append(record)
+        checked = _canonical(record, line, source, lineno, policy)
+        if checked is None:
+            continue
+        records.append(checked[0])
         linenos.append(lineno)
-        raws.append(line)
+        raws.append(checked[1])
     return Batch(source, records, linenos, raws)
 
 

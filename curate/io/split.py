@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from curate.io.writer import ShardInfo, ShardWriter
-from curate.records import get_path, split_path
+from curate.records import dumps_record_nl, get_path, split_path
 
 MISSING_DIR = "__missing__"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
@@ -67,7 +67,7 @@ class SplitWriter:
         if not batch.records:
             return
         if batch.modified:
-            lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in batch.records]
+            lines = [dumps_record_nl(r) for r in batch.records]
         else:
             lines = [raw + b"\n" for raw in batch.raws]
         self.write_lines_of(batch.records, lines)

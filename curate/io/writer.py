@@ -19,6 +19,7 @@ import orjson
 import zstandard
 
 from curate.errors import OutputClosed, UsageError
+from curate.records import dumps_records
 
 _APPEND_NL = orjson.OPT_APPEND_NEWLINE
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -40,8 +41,7 @@ def parse_size(text: str | int) -> int:
 
 
 def dumps_lines(records: list[dict]) -> bytes:
-    dumps = orjson.dumps
-    return b"".join([dumps(r, option=_APPEND_NL) for r in records])
+    return dumps_records(records)
 
 
 # zstd's multi-threaded mode writes the same bytes for any number of worker threads (not the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -81,10 +81,14 @@ class Context:
     rejects: list[dict] = field(default_factory=list)
     # opted-out records leave only {id, kind, ref} here: never their content
     optout_log: list[dict] = field(default_factory=list)
+    # set while a stage before `redact` runs: rejects are redacted before they are kept
+    scrub: Callable[[dict], dict] | None = None
 
     def reject(self, record: dict, stage: str, reason: str, details: dict | None) -> None:
         if not self.keep_rejects:
             return
+        if self.scrub is not None:
+            record = self.scrub(record)
         meta = record.get("meta")
         if type(meta) is not dict:
             meta = {}

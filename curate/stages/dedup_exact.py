@@ -32,7 +32,7 @@ from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
 from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
 from curate.errors import ConfigError
 from curate.io.reader import Batch
-from curate.records import get_path, split_path
+from curate.records import dumps_record, get_path, split_path
 from curate.stages.base import (
     Context,
     GlobalStage,
@@ -329,7 +329,7 @@ class _Spill:
 
     def add(self, digest: bytes, batch: Batch, i: int) -> None:
         self._write_key(digest, self.position)
-        raw = orjson.dumps(batch.records[i]) if batch.modified else batch.raws[i]
+        raw = dumps_record(batch.records[i]) if batch.modified else batch.raws[i]
         source = self.sources.setdefault(batch.source, len(self.sources))
         self.spool.write(_HEAD.pack(batch.linenos[i], source, batch.modified, len(raw)) + raw)
         self.position += 1

@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
 from pydantic import Field
 
 from curate.errors import ConfigError, RecordError
 from curate.io.reader import Batch
 from curate.licenses.policy import Policy, Verdict, load_policy
 from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_tag
-from curate.records import get_path, split_path
+from curate.records import dumps_record, get_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import (
     ANNOTATE,
@@ -157,7 +156,7 @@ class LicenseStage(GlobalStage):
                 continue
             records.append(record)
             linenos.append(lineno)
-            raws.append(orjson.dumps(record))
+            raws.append(dumps_record(record))
         stats.records_in += len(batch.records)
         stats.records_out += len(records)
         stats.seconds += time.perf_counter() - started

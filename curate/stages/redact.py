@@ -7,19 +7,20 @@ already redacted, and nothing logs a value.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections import Counter
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import RecordError
 from curate.io.reader import Batch
 from curate.pii.detect import DETECTOR_TYPES, SecretScanner
 from curate.pii.redact import apply_spans
-from curate.records import get_path, set_path, split_path
+from curate.records import dumps_record, get_path, set_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 from curate.yamlconf import load_yaml
@@ -38,6 +39,10 @@ class RedactConfig(StageConfig):
 
     rules: str | None = Field(None, description="PII rules (default: the shipped rules/pii.yaml)")
     path_field: str = "meta.path"
+    fields: list[str] = Field(
+        default_factory=list,
+        description="more dotted fields to redact besides the text, e.g. meta.author_email",
+    )
     drop_if: DropIf | None = None
 
 
@@ -105,9 +110,80 @@ class RedactStage(RecordStage):
         self.scanner = SecretScanner(entropy.get("base64", 4.5), entropy.get("hex", 3.0), enabled)
         self.allowlist = self.rules["allowlist"]
         self.path_parts = split_path(cfg.path_field)
+        self.field_parts = [split_path(f) for f in cfg.fields]
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
         return [self.resource("pii_rules", self.rules_path, self.rules["entries"], base_dir)]
+
+    def _redact_text(self, text: str, path: str | None) -> tuple[str, Counter]:
+        spans = self.scanner.scan(text, path)
+        if spans:
+            spans = [s for s in spans if text[s.start : s.end] not in self.allowlist]
+        if not spans:
+            return text, Counter()
+        return apply_spans(text, spans, self.placeholders, self.default_placeholder)
+
+    def _redact_value(self, value: Any, path: str | None, counts: Counter) -> Any:
+        """A field's value with every string in it redacted (lists and objects walked)."""
+        kind = type(value)
+        if kind is str:
+            redacted, found = self._redact_text(value, path)
+            counts.update(found)
+            return redacted
+        if kind is list:
+            return [self._redact_value(v, path, counts) for v in value]
+        if kind is dict:
+            return {k: self._redact_value(v, path, counts) for k, v in value.items()}
+        return value
+
+    def redact_record(self, record: dict, text: str | None) -> Counter:
+        """Redact the text (when given) and the configured `fields` in place; the counts."""
+        path = get_path(record, self.path_parts)
+        path = path if isinstance(path, str) else None
+        counts: Counter = Counter()
+        if text is not None:
+            redacted, counts = self._redact_text(text, path)
+            if counts:
+                set_path(record, self.fields.text_parts, redacted)
+        for parts in self.field_parts:
+            value = get_path(record, parts, _MISSING)
+            if value is _MISSING:
+                continue
+            found: Counter = Counter()
+            redacted = self._redact_value(value, path, found)
+            if found:
+                set_path(record, parts, redacted)
+                counts.update(found)
+        if counts:
+            meta = record.get("meta")
+            if not isinstance(meta, dict):
+                meta = {}
+                record["meta"] = meta
+            meta["pii"] = dict(sorted(counts.items()))
+        return counts
+
+    def scrub_record(self, record: dict) -> dict:
+        """A record about to be written anywhere but the output (rejects): redacted like an
+        output record, whatever stage dropped it."""
+        text = get_path(record, self.fields.text_parts)
+        self.redact_record(record, text if isinstance(text, str) else None)
+        return record
+
+    def scrub_line(self, raw: bytes) -> bytes:
+        """A bad input line about to be quarantined, redacted: field by field when it parses,
+        else as text (so that no file a run writes holds a value redaction replaces)."""
+        try:
+            record = json.loads(raw.decode("utf-8"), object_pairs_hook=_last_pairs)
+        except (ValueError, RecursionError):
+            record = None
+        if type(record) is dict:
+            redacted = self._redact_value(record, None, Counter())
+            return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode(
+                "utf-8", "surrogatepass"
+            )
+        text = raw.decode("utf-8", "surrogateescape")
+        redacted, counts = self._redact_text(text, None)
+        return redacted.encode("utf-8", "surrogateescape") if counts else raw
 
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
         started = time.perf_counter()
@@ -121,21 +197,9 @@ class RedactStage(RecordStage):
                 stats.errors += 1
                 ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
                 continue
-            path = get_path(record, self.path_parts)
-            spans = self.scanner.scan(text, path if isinstance(path, str) else None)
-            if spans:
-                spans = [s for s in spans if text[s.start : s.end] not in self.allowlist]
-            if spans:
-                redacted, counts = apply_spans(
-                    text, spans, self.placeholders, self.default_placeholder
-                )
-                set_path(record, self.fields.text_parts, redacted)
-                meta = record.get("meta")
-                if not isinstance(meta, dict):
-                    meta = {}
-                    record["meta"] = meta
-                meta["pii"] = dict(sorted(counts.items()))
-                raw = orjson.dumps(record)
+            counts = self.redact_record(record, text)
+            if counts:
+                raw = dumps_record(record)
                 secrets = sum(n for k, n in counts.items() if k not in NOT_SECRETS)
                 if min_secrets is not None and secrets >= min_secrets:
                     stats.dropped["too_many_secrets"] += 1
@@ -150,3 +214,10 @@ class RedactStage(RecordStage):
         # counts only: a detected value is never logged
         log.debug("%s: %d records, %d kept", batch.source, len(batch.records), len(records))
         return Batch(batch.source, records, linenos, raws, batch.modified)
+
+
+def _last_pairs(pairs: list) -> dict:
+    return dict(pairs)
+
+
+_MISSING = object()

@@ -17,7 +17,7 @@ import orjson
 from pydantic import Field
 
 from curate.io.reader import Batch
-from curate.records import get_path, split_path
+from curate.records import dumps_record, get_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 from curate.tagging.languages import load_languages
@@ -186,7 +186,7 @@ class TagStage(RecordStage):
             else:
                 if lines is None:
                     lines = list(raws)
-                lines[i] = _dumps(record)
+                lines[i] = dumps_record(record)
                 tails.append(None)
         if lines is not None:
             raws = lines
