@@ -17,6 +17,7 @@ from curate.errors import CurateError
 from curate.fields import Fields
 from curate.io.policy import OnError
 from curate.io.writer import parse_size
+from curate.limits import MAX_WORKERS
 from curate.stages import get_stage_class, stage_names
 from curate.stages.base import Stage, StageConfig
 from curate.validation import first_error
@@ -52,7 +53,7 @@ class OutputConfig(_Model):
 
 class ExecutorConfig(_Model):
     type: Literal["local"] = "local"
-    workers: int = Field(1, ge=1)
+    workers: int = Field(1, ge=1, le=MAX_WORKERS)
     chunk_size: str | int = "32MB"
 
 

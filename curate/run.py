@@ -10,6 +10,7 @@ from pathlib import Path
 
 from curate.executors.local import RunResult, execute, finish_run
 from curate.finalize import check_guards, finalize
+from curate.io.lock import folder_lock
 from curate.manifest import ManifestParts, parent_reference, run_info, sha256_file, stage_entries
 from curate.pipeline import Pipeline, load_pipeline
 from curate.stages.base import relative_path
@@ -65,18 +66,22 @@ def run_pipeline(
     workers: int | None = None,
     resume: bool = False,
     quiet: bool = True,
+    overwrite: bool = False,
 ) -> tuple[RunResult, dict, list[str]]:
-    """Run a pipeline; returns (result, manifest, violated guards). Raises on bad input."""
+    """Run a pipeline; returns (result, manifest, violated guards). Raises on bad input.
+
+    One run at a time per output folder: a second one is refused while the first holds it."""
     if not isinstance(pipeline, Pipeline):
         pipeline = load_pipeline(Path(pipeline))
-    result = execute(pipeline, workers=workers, resume=resume, quiet=quiet)
-    info = run_info(
-        pipeline.stages,
-        result.stage_stats,
-        result.workers,
-        result.seconds,
-        pipeline.config.executor.model_dump(mode="json"),
-    )
-    manifest = finalize(result.out_dir, manifest_parts(pipeline, result), info)
-    finish_run(result.out_dir)
+    with folder_lock(pipeline.output_dir):
+        result = execute(pipeline, workers=workers, resume=resume, quiet=quiet, overwrite=overwrite)
+        info = run_info(
+            pipeline.stages,
+            result.stage_stats,
+            result.workers,
+            result.seconds,
+            pipeline.config.executor.model_dump(mode="json"),
+        )
+        manifest = finalize(result.out_dir, manifest_parts(pipeline, result), info)
+        finish_run(result.out_dir)
     return result, manifest, check_guards(pipeline.config.expect, manifest)

@@ -10,9 +10,10 @@ from curate.composition import Composition
 from curate.errors import UsageError
 from curate.fields import Fields
 from curate.finalize import finalize
+from curate.io.lock import folder_lock
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch, read_batches
-from curate.io.sources import Source
+from curate.io.sources import Source, check_not_inside
 from curate.io.split import SplitWriter, dataset_writer
 from curate.io.writer import ShardInfo, ShardWriter, parse_size
 from curate.manifest import ManifestParts, parent_reference
@@ -25,6 +26,11 @@ def prepare_output(out_dir: Path, overwrite: bool, hint: str = "--overwrite") ->
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
             raise UsageError(f"{out_dir}: folder is not empty (use {hint} to replace its dataset)")
+        if not (out_dir / "manifest.json").is_file():
+            raise UsageError(
+                f"{out_dir}: holds files but no curate dataset (manifest.json); "
+                "refusing to delete them"
+            )
         for entry in out_dir.iterdir():
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -76,18 +82,46 @@ def write_dataset(
     writer_bytes = parse_size(shard_size)
     fields = fields or Fields()
     parent_ref = parent_reference(parent) if parent is not None else None
-    prepare_output(out_dir, overwrite)
-    args = {"shard_bytes": writer_bytes, "shard_records": shard_records, "level": level}
-    writer = dataset_writer(out_dir, split_by, **args)
-    shards, composition, inputs = write_shards(writer, sources, policy, fields)
+    check_not_inside(out_dir, sources, None)
+    with folder_lock(out_dir):
+        prepare_output(out_dir, overwrite)
+        args = {"shard_bytes": writer_bytes, "shard_records": shard_records, "level": level}
+        writer = dataset_writer(out_dir, split_by, **args)
+        shards, composition, inputs = write_shards(writer, sources, policy, fields)
+        return _finish_write(
+            out_dir,
+            shards,
+            composition,
+            inputs,
+            policy,
+            fields,
+            parent_ref,
+            name=name,
+            version=version,
+            config={
+                "command": "write",
+                "shard_size": shard_size,
+                "shard_records": shard_records,
+                "level": level,
+                "split_by": split_by,
+            },
+        )
+
+
+def _finish_write(
+    out_dir: Path,
+    shards: list[ShardInfo],
+    composition: Composition,
+    inputs: list[dict],
+    policy: ErrorPolicy,
+    fields: Fields,
+    parent_ref: dict | None,
+    *,
+    name: str | None,
+    version: str,
+    config: dict,
+) -> dict:
     records = sum(s.records for s in shards)
-    config = {
-        "command": "write",
-        "shard_size": shard_size,
-        "shard_records": shard_records,
-        "level": level,
-        "split_by": split_by,
-    }
     parts = ManifestParts(
         name=name or out_dir.resolve().name,
         version=version,

@@ -146,7 +146,7 @@ def test_non_empty_output_needs_resume(tmp_path):
     assert result.returncode == 2
     assert result.stderr.decode() == (
         f"curate: error: {tmp_path / 'out'}: output folder is not empty "
-        "(remove it or choose another output.dir)\n"
+        "(remove it, choose another output.dir, or --overwrite a curate dataset)\n"
     )
 
 

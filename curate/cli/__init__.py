@@ -88,8 +88,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, prog_name="curate", standalone_mode=False)
     except CurateError as exc:
-        print(f"curate: error: {exc.message}", file=sys.stderr)
+        label = "curate: " if exc.exit_code == 0 else "curate: error: "
+        print(f"{label}{exc.message}", file=sys.stderr)
         code = exc.exit_code
+    except RecursionError:
+        print("curate: error: input nested too deeply to process", file=sys.stderr)
+        code = 1
     except click.ClickException as exc:  # usage errors from the argument parser
         ctx = getattr(exc, "ctx", None)
         hint = ""
@@ -104,11 +108,20 @@ def main(argv: list[str] | None = None) -> None:
     except (OutputClosed, BrokenPipeError):
         _silence_stdout()
         code = 0
+    except OSError as exc:  # a full disk, a closed stream, a path that cannot be opened
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"curate: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        code = 1
     # Finalise abandoned generators (a reader's decompression thread among them) now, while
     # the interpreter is whole: left to shutdown, a live helper thread can abort the process.
     gc.collect()
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
+    except OSError as exc:
+        print(f"curate: error: <stdout>: {exc.strerror or exc}", file=sys.stderr)
+        _silence_stdout()
+        code = code or 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import Annotated
 
+import click
 import typer
 
 from curate.errors import UsageError
@@ -66,15 +68,34 @@ def make_sink(compress: str) -> StdoutSink:
 
 
 @contextlib.contextmanager
-def error_policy(on_error: OnError, quarantine: str | None) -> Iterator[ErrorPolicy]:
-    """The run's error policy; reports skipped or quarantined lines on stderr at the end."""
+def error_policy(
+    on_error: OnError,
+    quarantine: str | None,
+    inputs: list[str] | None = None,
+    keep_last_duplicate: bool = False,
+) -> Iterator[ErrorPolicy]:
+    """The run's error policy; reports skipped or quarantined lines on stderr at the end.
+
+    The quarantine file is checked before it is created: never one of the inputs (opening it
+    would truncate what is about to be read), and its folder must exist."""
     if quarantine and on_error is not OnError.quarantine:
         raise UsageError("--quarantine is only used with --on-error quarantine")
     if on_error is OnError.quarantine and not quarantine:
         raise UsageError("--on-error quarantine needs --quarantine PATH")
-    sink = open(quarantine, "wb") if quarantine else None  # noqa: SIM115
+    sink = None
+    if quarantine:
+        real = os.path.realpath(quarantine)
+        for spec in inputs or []:
+            if spec != "-" and os.path.exists(spec) and os.path.realpath(spec) == real:
+                raise UsageError(f"--quarantine {quarantine}: is also an input")
+        if os.path.isdir(quarantine):
+            raise UsageError(f"--quarantine {quarantine}: is a folder; give a file")
+        folder = os.path.dirname(quarantine) or "."
+        if not os.path.isdir(folder):
+            raise UsageError(f"--quarantine {quarantine}: folder {folder} does not exist")
+        sink = open(quarantine, "wb")  # noqa: SIM115
     try:
-        policy = ErrorPolicy(on_error, sink)
+        policy = ErrorPolicy(on_error, sink, keep_last_duplicate)
         yield policy
     finally:
         if sink is not None:
@@ -86,3 +107,15 @@ def error_policy(on_error: OnError, quarantine: str | None) -> Iterator[ErrorPol
 
 def sources_of(inputs: list[str] | None) -> list[Source]:
     return expand_inputs(inputs)
+
+
+DuplicateKeysOpt = Annotated[
+    str,
+    typer.Option(
+        "--duplicate-keys",
+        help="A line with a duplicated key: error, or last (keep the last value and write the "
+        "line in canonical form).",
+        rich_help_panel="Errors",
+        click_type=click.Choice(["error", "last"]),
+    ),
+]

@@ -10,6 +10,7 @@ import typer
 from curate.cli import app
 from curate.cli.common import (
     CompressOpt,
+    DuplicateKeysOpt,
     IdField,
     Inputs,
     OnErrorOpt,
@@ -30,12 +31,13 @@ def cat_command(
     compress: CompressOpt = "none",
     on_error: OnErrorOpt = OnError.fail,
     quarantine: QuarantineOpt = None,
+    duplicate_keys: DuplicateKeysOpt = "error",
 ) -> None:
     """Concatenate inputs (any compression) to stdout as JSON lines.
 
     Example: curate cat shards/*.jsonl.zst | jq -c '{id, n: (.text | length)}'
     """
-    with error_policy(on_error, quarantine) as policy:
+    with error_policy(on_error, quarantine, inputs, duplicate_keys == "last") as policy:
         sink = make_sink(compress)
         for batch in read_batches(sources_of(inputs), policy):
             sink.write_batch(batch)
@@ -54,7 +56,7 @@ def head_command(
 
     Example: curate head -n 5 fixtures/stdlib.jsonl.zst
     """
-    with error_policy(on_error, quarantine) as policy:
+    with error_policy(on_error, quarantine, inputs) as policy:
         sink = make_sink(compress)
         left = n
         if left:
@@ -85,7 +87,7 @@ def count_command(
     Example: curate cat fixtures/*.jsonl.zst | curate count
     """
     total = 0
-    with error_policy(on_error, quarantine) as policy:
+    with error_policy(on_error, quarantine, inputs) as policy:
         for batch in read_batches(sources_of(inputs), policy):
             total += len(batch.records)
     typer.echo(total)
@@ -106,7 +108,7 @@ def stats_command(
     from curate.stats import DatasetStats, render_stats
 
     result = DatasetStats(make_fields("id", text_field))
-    with error_policy(on_error, quarantine) as policy:
+    with error_policy(on_error, quarantine, inputs) as policy:
         for batch in read_batches(sources_of(inputs), policy):
             result.add(batch.records, None if batch.modified else batch.raws)
         result.empty_lines = policy.empty_lines
@@ -145,6 +147,7 @@ def write_command(
     id_field: IdField = "id",
     on_error: OnErrorOpt = OnError.fail,
     quarantine: QuarantineOpt = None,
+    duplicate_keys: DuplicateKeysOpt = "error",
 ) -> None:
     """Write records into zstd shards part-00000.jsonl.zst, ... in OUT_DIR.
 
@@ -152,7 +155,7 @@ def write_command(
     """
     from curate.write_dataset import write_dataset
 
-    with error_policy(on_error, quarantine) as policy:
+    with error_policy(on_error, quarantine, inputs, duplicate_keys == "last") as policy:
         write_dataset(
             out_dir,
             sources_of(inputs),

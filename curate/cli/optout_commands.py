@@ -73,7 +73,8 @@ def optout_command(
     stage = build_stage("optout", {"registry": str(registry)}, make_fields(id_field, text_field))
     ctx = run_stage_command(stage, inputs, compress, on_error, quarantine, verbose=False)
     if log is not None:
-        atomic_write(log, b"".join(orjson.dumps(r) + b"\n" for r in ctx.optout_log))
+        proofs = ctx.optout_log + ctx.policy.withheld
+        atomic_write(log, b"".join(orjson.dumps(r) + b"\n" for r in proofs))
 
 
 registry_app = typer.Typer(help="Maintain an opt-out registry file.", no_args_is_help=True)

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from curate.cli import app
+from curate.errors import UsageError
+from curate.limits import MAX_WORKERS
 
 PipelineArg = Annotated[Path, typer.Argument(help="The pipeline YAML file.", show_default=False)]
 
@@ -33,7 +35,11 @@ def run_command(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-w", min=1, help="Worker processes (default: executor.workers)."
+            "--workers",
+            "-w",
+            min=1,
+            max=MAX_WORKERS,
+            help="Worker processes (default: executor.workers).",
         ),
     ] = None,
     dry_run: Annotated[
@@ -42,6 +48,12 @@ def run_command(
     ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish an interrupted run in the same output folder.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Start again in an output folder holding a curate run or dataset."
+        ),
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
@@ -64,7 +76,11 @@ def run_command(
     from curate.report import print_summary
     from curate.run import run_pipeline
 
-    result, _manifest, failures = run_pipeline(loaded, workers=workers, resume=resume, quiet=quiet)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    result, _manifest, failures = run_pipeline(
+        loaded, workers=workers, resume=resume, quiet=quiet, overwrite=overwrite
+    )
     if not quiet:
         print_summary(loaded, result)
     if failures:

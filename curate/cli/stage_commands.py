@@ -68,7 +68,10 @@ def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verb
     # What start-up built (modules, tables, the stage) lives for the whole run: frozen, the
     # cyclic collector never scans it again, the collection at exit included (~10-30 ms).
     gc.freeze()
-    with error_policy(on_error, quarantine) as policy:
+    from curate.privacy import PrivacyScreens
+
+    with error_policy(on_error, quarantine, inputs) as policy:
+        PrivacyScreens.of([stage]).install(policy)
         ctx = Context(policy)
         stats = run_pipe([stage], sources_of(inputs), policy, make_sink(compress), ctx)
     if verbose:

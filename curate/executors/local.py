@@ -14,6 +14,7 @@ decisions come from keys in unit order, and only the parent writes shards.
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import multiprocessing
 import os
@@ -45,7 +46,7 @@ from curate.executors.units import (
     run_unit,
 )
 from curate.io.policy import ErrorPolicy, OnError
-from curate.io.sources import Source, expand_inputs
+from curate.io.sources import Source, check_not_inside, expand_inputs
 from curate.io.split import dataset_writer
 from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
 from curate.pipeline import Pipeline
@@ -80,40 +81,125 @@ class RunResult:
 
 
 def _output_state(pipeline: Pipeline, sources: list[Source]) -> dict:
+    """What a resume must find unchanged: the code, the config, the inputs (size and
+    modification time here; each reused unit's bytes are checked as it is cut), and every
+    rules file and registry by checksum."""
+    inputs = []
+    for source in sources:
+        try:
+            st = os.stat(source.path) if source.path else None
+        except OSError:
+            st = None
+        inputs.append(
+            {
+                "path": source.name,
+                "bytes": st.st_size if st else None,
+                "mtime_ns": st.st_mtime_ns if st else None,
+            }
+        )
+    resources = [
+        {"path": r["path"], "sha256": r["sha256"]}
+        for stage in pipeline.stages
+        for r in stage.resources(pipeline.base_dir)
+    ]
     return {
         "curate_version": __version__,
         "config_sha256": pipeline.config_sha256(),
-        "inputs": [s.name for s in sources],
+        "inputs": inputs,
+        "resources": resources,
     }
 
 
-def prepare_run_folder(out: Path, work: WorkDir, state: dict, resume: bool) -> None:
-    """Check the output folder: empty, or an interrupted run of this same pipeline to resume."""
+def _changed(old: dict, new: dict) -> str | None:
+    """Why an interrupted run cannot be resumed with the current state, or None."""
+    if old.get("curate_version") != new["curate_version"]:
+        return f"curate changed ({old.get('curate_version')} -> {new['curate_version']})"
+    if old.get("config_sha256") != new["config_sha256"]:
+        return "the pipeline config changed"
+    old_inputs = {i["path"]: i for i in old.get("inputs", []) if isinstance(i, dict)}
+    if list(old_inputs) != [i["path"] for i in new["inputs"]]:
+        return "the list of inputs changed"
+    for item in new["inputs"]:
+        before = old_inputs[item["path"]]
+        if (before.get("bytes"), before.get("mtime_ns")) != (item["bytes"], item["mtime_ns"]):
+            return f"input {item['path']} changed"
+    old_res = {r["path"]: r["sha256"] for r in old.get("resources", [])}
+    for res in new["resources"]:
+        if old_res.get(res["path"]) != res["sha256"]:
+            return f"{res['path']} changed"
+    if set(old_res) != {r["path"] for r in new["resources"]}:
+        return "the rules files or registries changed"
+    return None
+
+
+def prepare_run_folder(
+    out: Path, work: WorkDir, state: dict, resume: bool, overwrite: bool = False
+) -> None:
+    """Check the output folder: empty, or an interrupted run of this same pipeline to resume
+    (everything it reuses unchanged), or, with `overwrite`, a curate folder to start again."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
+    remove_trash(out)
     busy = out.is_dir() and any(out.iterdir())
+    if busy and overwrite:
+        clear_curate_folder(out)
+        busy = False
     if busy and not resume:
         hint = (
-            "an interrupted run is there: add --resume to finish it, or remove the folder"
+            "an interrupted run is there: add --resume to finish it, or --overwrite to start again"
             if work.root.exists()
-            else "remove it or choose another output.dir"
+            else "remove it, choose another output.dir, or --overwrite a curate dataset"
         )
         raise UsageError(f"{out}: output folder is not empty ({hint})")
     state_path = work.root / STATE_FILE
     if busy and resume:
         if not work.root.exists():
             if (out / "manifest.json").exists():
-                raise UsageError(f"{out}: holds a finished dataset; nothing to resume")
+                raise NothingToResume(f"{out}: the dataset is complete; nothing to resume")
             raise UsageError(f"{out}: not a curate run folder; nothing to resume")
         if state_path.exists():
-            old = orjson.loads(state_path.read_bytes())
-            if old != state:
+            try:
+                old = orjson.loads(state_path.read_bytes())
+            except orjson.JSONDecodeError:
+                old = {}
+            why = _changed(old, state)
+            if why is not None:
                 raise UsageError(
-                    f"{out}: cannot resume: the pipeline config or its inputs changed since the "
-                    "interrupted run (remove the folder to start over)"
+                    f"{out}: cannot resume: {why} since the interrupted run "
+                    "(use --overwrite to start again)"
                 )
     work.root.mkdir(parents=True, exist_ok=True)
     atomic_write(state_path, orjson.dumps(state))
+
+
+class NothingToResume(UsageError):
+    """`--resume` of a folder whose run had finished: not an error."""
+
+    exit_code = 0
+
+
+TRASH = ".curate-work.done"
+
+
+def remove_trash(out: Path) -> None:
+    """Finish a clean-up a kill interrupted: the renamed work folder of a finished run."""
+    trash = out / TRASH
+    if trash.exists():
+        shutil.rmtree(trash)
+
+
+def clear_curate_folder(out: Path) -> None:
+    """Empty a folder for a new run, only if it holds a curate dataset or run (never
+    unrelated files)."""
+    if not ((out / "manifest.json").is_file() or (out / ".curate-work").is_dir()):
+        raise UsageError(
+            f"{out}: holds files but no curate dataset or run; refusing to delete them"
+        )
+    for entry in out.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 class _Runner:
@@ -165,6 +251,7 @@ def execute(
     workers: int | None = None,
     resume: bool = False,
     quiet: bool = False,
+    overwrite: bool = False,
 ) -> RunResult:
     started = time.monotonic()
     cfg = pipeline.config
@@ -173,7 +260,8 @@ def execute(
     if resume and any(s.is_stdin for s in sources):
         raise UsageError("--resume cannot be used with stdin as input")
     work = WorkDir(out)
-    prepare_run_folder(out, work, _output_state(pipeline, sources), resume)
+    check_not_inside(out, sources, cfg.quarantine and pipeline.resolve(cfg.quarantine))
+    prepare_run_folder(out, work, _output_state(pipeline, sources), resume, overwrite)
     workers = workers or cfg.executor.workers
     chunk_size = parse_size(cfg.executor.chunk_size)
     segments = plan_segments(pipeline.stages)
@@ -215,8 +303,14 @@ def execute(
                         continue
                     specs.append(spec)
                     if work.is_done(0, spec.index):
+                        summary = work.read_done(0, spec.index)
+                        if summary.get("input_sha256") != hashlib.sha256(data).hexdigest():
+                            raise UsageError(
+                                f"{out}: cannot resume: input {spec.source} changed since the "
+                                "interrupted run (use --overwrite to start again)"
+                            )
                         result.resumed_units += 1
-                        done(work.read_done(0, spec.index), 0)
+                        done(summary, 0)
                         continue
                     runner.submit(0, spec, data)
             else:
@@ -348,14 +442,14 @@ def execute(
 
 
 def finish_run(out: Path) -> None:
-    """Remove the work folder once the dataset (and its manifest) is complete."""
+    """Remove the work folder once the dataset (and its manifest) is complete. A kill in
+    the middle leaves only the renamed folder, which the next `--resume` removes."""
     work = WorkDir(out)
     if work.root.exists():
-        trash = out / ".curate-work.done"
-        if trash.exists():
-            shutil.rmtree(trash)
-        os.replace(work.root, trash)
-        shutil.rmtree(trash)
+        remove_trash(out)
+        os.replace(work.root, out / TRASH)
+        fsync_dir(out)
+    remove_trash(out)
 
 
 def _clear_outputs(out: Path) -> None:

@@ -10,6 +10,7 @@ killed run resumable.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import io
 import itertools
 import logging
@@ -236,7 +237,9 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         seg_index + 1 == len(setup.segments) - 1 and not setup.segments[seg_index + 1].stages
     )
 
+    input_sha256 = None
     if seg_index == 0:
+        input_sha256 = hashlib.sha256(payload).hexdigest()
         lines = payload.split(b"\n")
         lines.pop()
         batch = parse_lines(spec.source, spec.first_line, lines, policy)
@@ -303,6 +306,7 @@ def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
         "linenos": [] if last or next_applies_only else list(batch.linenos),
         "stats": {k: v.to_dict() | {"seconds": v.seconds} for k, v in stats.items()},
         "composition": composition,
+        "input_sha256": input_sha256,  # what a resume checks before reusing this unit
     }
     atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
     log.debug(

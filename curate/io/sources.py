@@ -28,6 +28,8 @@ class Source:
 
     def open(self) -> BinaryIO:
         if self.path is None:
+            if sys.stdin is None:
+                raise InputError(self.name, None, "standard input is closed")
             return sys.stdin.buffer
         try:
             return open(self.path, "rb")  # noqa: SIM115 - closed by the reader
@@ -37,6 +39,8 @@ class Source:
             raise InputError(self.name, None, "is a directory") from None
         except PermissionError:
             raise InputError(self.name, None, "permission denied") from None
+        except OSError as exc:  # a symlink loop, a name too long, ...
+            raise InputError(self.name, None, exc.strerror or str(exc)) from None
 
     def size(self) -> int | None:
         if self.path is None:
@@ -92,3 +96,17 @@ def expand_inputs(specs: list[str] | None) -> list[Source]:
         else:
             sources.append(Source(spec, spec))
     return sources
+
+
+def check_not_inside(out: Path, sources: list[Source], quarantine: Path | str | None) -> None:
+    """A write must never destroy what it reads: no input inside the output folder, and the
+    quarantine file not an input."""
+    root = os.path.realpath(out)
+    real_inputs = {os.path.realpath(s.path): s.name for s in sources if s.path is not None}
+    for real, name in real_inputs.items():
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            raise UsageError(f"input {name} is inside the output folder {out}")
+    if quarantine:
+        real = os.path.realpath(quarantine)
+        if real in real_inputs:
+            raise UsageError(f"the quarantine file {quarantine} is also an input")

@@ -18,8 +18,13 @@ from typing import BinaryIO
 import orjson
 import zstandard
 
-from curate.errors import OutputClosed, UsageError
+from curate.errors import CurateError, OutputClosed, UsageError
 from curate.records import dumps_records
+
+
+class OutputError(CurateError):
+    """Output that cannot be written (a full disk, /dev/full)."""
+
 
 _APPEND_NL = orjson.OPT_APPEND_NEWLINE
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -54,6 +59,8 @@ class StdoutSink:
     """JSON lines on stdout, optionally as one zstd stream (`--compress zstd`)."""
 
     def __init__(self, compress: str | None = None, level: int = 3, stream: BinaryIO | None = None):
+        if stream is None and sys.stdout is None:
+            raise UsageError("standard output is closed (redirect it to a file or a pipe)")
         self._out = stream if stream is not None else sys.stdout.buffer
         self._zw = None
         if compress == "zstd":
@@ -76,6 +83,8 @@ class StdoutSink:
             (self._zw or self._out).write(data)
         except BrokenPipeError:
             raise OutputClosed() from None
+        except OSError as exc:  # /dev/full, a full disk behind a redirect
+            raise OutputError(f"<stdout>: write failed ({exc.strerror or exc})") from None
         self.records += count
 
     def close(self) -> None:
@@ -85,6 +94,8 @@ class StdoutSink:
             self._out.flush()
         except BrokenPipeError:
             raise OutputClosed() from None
+        except OSError as exc:
+            raise OutputError(f"<stdout>: write failed ({exc.strerror or exc})") from None
 
 
 class _HashingFile:
