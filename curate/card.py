@@ -43,11 +43,14 @@ def _data_files(shards: list[dict]) -> list[dict]:
                 "data_files": [{"split": "train", "path": "part-*.jsonl.zst"}],
             }
         ]
+    # the default config names each data folder: a `*/` pattern would take `rejects/` too
     configs = [
         {
             "config_name": "default",
             "default": True,
-            "data_files": [{"split": "train", "path": "*/part-*.jsonl.zst"}],
+            "data_files": [
+                {"split": "train", "path": [f"{folder}/part-*.jsonl.zst" for folder in folders]}
+            ],
         }
     ]
     for folder in folders:

@@ -8,9 +8,9 @@ path globs, one compiled regex per repository.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 
+from curate.globs import Glob
 from curate.optout.registry import Entry
 from curate.records import get_path, split_path
 
@@ -20,38 +20,6 @@ DEFAULT_FIELDS = {
     "path": "meta.path",
     "email": "meta.email",
 }
-
-
-def glob_to_regex(glob: str) -> str:
-    """`*` within a folder, `**` across folders (also zero of them), `?` one character,
-    `{a,b}` either alternative (not nested). The result never backtracks badly."""
-    out = []
-    i = 0
-    while i < len(glob):
-        c = glob[i]
-        if c == "{":
-            close = glob.find("}", i)
-            if close > i and "{" not in glob[i + 1 : close]:
-                options = glob[i + 1 : close].split(",")
-                out.append("(?:" + "|".join(glob_to_regex(o) for o in options) + ")")
-                i = close + 1
-                continue
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
 
 
 @dataclass
@@ -91,7 +59,7 @@ class Matcher:
         self.url_lengths = sorted({len(p) for p in self.url})
         self._by_repo: dict[str, Match | str | None] = {}
         self._glob_entries = globs
-        self.globs: dict[str, tuple[re.Pattern, list[Entry]]] = {}  # compiled on first use
+        self.globs: dict[str, list[tuple[Glob, Entry]]] = {}  # compiled on first use
         self._parts = {k: split_path(v) for k, v in self.fields.items()}
         self._text_parts = split_path(self.text_field)
         # fast path: every role is a key of one object (`meta.*` by default)
@@ -103,17 +71,13 @@ class Matcher:
         )
         self._leaf = {k: p[-1] for k, p in self._parts.items()}
 
-    def _compiled_globs(self, repo: str) -> tuple[re.Pattern, list[Entry]] | None:
+    def _compiled_globs(self, repo: str) -> list[tuple[Glob, Entry]] | None:
         compiled = self.globs.get(repo)
         if compiled is None:
             items = self._glob_entries.get(repo)
             if items is None:
                 return None
-            pattern = "|".join(
-                f"(?P<g{i}>{glob_to_regex(e.value.partition(':')[2])})\\Z"
-                for i, e in enumerate(items)
-            )
-            compiled = self.globs[repo] = (re.compile(pattern), items)
+            compiled = self.globs[repo] = [(Glob(e.value.partition(":")[2]), e) for e in items]
         return compiled
 
     def match(self, record: dict) -> Match | None:
@@ -195,11 +159,10 @@ class Matcher:
                 paths = column("path")
             path = paths[i]
             if path is not None:
-                pattern, items = self._compiled_globs(verdict)
-                m = pattern.match(path)
-                if m is not None:
-                    hit = items[int(m.lastgroup[1:])]
-                    hits[i] = Match("path_glob", hit.ref, hit.value)
+                for glob, hit in self._compiled_globs(verdict):
+                    if glob.match(path):
+                        hits[i] = Match("path_glob", hit.ref, hit.value)
+                        break
 
     def _repo_verdict(self, repo: str) -> Match | str | None:
         """A repo or owner match, else the lower-cased repository when it has path globs."""

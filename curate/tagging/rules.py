@@ -22,7 +22,6 @@ mapping must all hold.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 import orjson
 
 from curate.errors import RecordError
-from curate.optout.matcher import glob_to_regex
+from curate.globs import Glob, GlobError
 from curate.patterns import BoundedRegex
 from curate.records import get_path, split_path
 from curate.tagging.languages import LANGUAGE_TYPES
@@ -290,11 +289,10 @@ class _Compiler:
             return Condition(lambda cols: _search(cols, parts, pattern))
         basename = arg.startswith("**/") and "/" not in arg[3:]
         try:
-            # `**/name-glob` tests the last path segment: cheaper than `(?:.*/)?` backtracking.
-            compiled = re.compile(glob_to_regex(arg[3:] if basename else arg) + r"\Z")
-        except re.error as exc:
+            # `**/name-glob` tests the last path segment: cheaper than matching `**/`.
+            match = Glob(arg[3:] if basename else arg).match
+        except GlobError as exc:
             raise doc.error(loc + (op,), f"invalid glob: {exc}") from None
-        match = compiled.match
 
         prefixes = _literal_prefixes(arg[3:]) if basename else None
 
@@ -304,12 +302,12 @@ class _Compiler:
                 return [
                     v is not None
                     and v.startswith(prefixes, v.rfind("/") + 1)
-                    and match(v, v.rfind("/") + 1) is not None
+                    and match(v, v.rfind("/") + 1)
                     for v in values
                 ]
             if basename:
-                return [v is not None and match(v, v.rfind("/") + 1) is not None for v in values]
-            return [v is not None and match(v) is not None for v in values]
+                return [v is not None and match(v, v.rfind("/") + 1) for v in values]
+            return [v is not None and match(v) for v in values]
 
         return Condition(glob)
 
