@@ -21,7 +21,7 @@ from curate.fields import Fields
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import read_batches
 from curate.io.sources import Source
-from curate.manifest import load_manifest
+from curate.manifest import load_manifest, shard_paths
 from curate.records import get_path
 
 _ABSENT = object()
@@ -54,7 +54,7 @@ class DiffResult:
 
 
 def _sources(folder: Path, manifest: dict) -> list[Source]:
-    return [Source(str(folder / s["path"]), str(folder / s["path"])) for s in manifest["shards"]]
+    return [Source(str(p), str(p)) for p in shard_paths(folder, manifest)]
 
 
 def _content_key(record: dict, fields: Fields) -> bytes:

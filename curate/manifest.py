@@ -153,6 +153,31 @@ def load_manifest(path: Path) -> tuple[Path, dict]:
     return file.parent, data
 
 
+def member_path(folder: Path, rel: object, manifest_file: Path | None = None) -> Path:
+    """A path a manifest lists, inside its dataset folder, or a one-line error: a manifest
+    must never make curate read or hash files elsewhere (`../`, absolute paths, symlinks)."""
+    where = manifest_file or folder / MANIFEST
+    if not isinstance(rel, str) or not rel or "\x00" in rel or "\\" in rel:
+        raise CurateError(f"{where}: invalid file path {rel!r}")
+    parts = rel.split("/")
+    if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise CurateError(f"{where}: file path {rel!r} is outside the dataset folder")
+    path = folder / rel
+    real_root = os.path.realpath(folder)
+    real = os.path.realpath(path)
+    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise CurateError(f"{where}: file path {rel!r} leads outside the dataset folder")
+    return path
+
+
+def shard_paths(folder: Path, manifest: dict) -> list[Path]:
+    """The shards a manifest lists, each checked to lie inside the folder."""
+    shards = manifest.get("shards")
+    if not isinstance(shards, list) or not all(isinstance(s, dict) for s in shards):
+        raise CurateError(f"{folder / MANIFEST}: 'shards' is not a list of objects")
+    return [member_path(folder, s.get("path")) for s in shards]
+
+
 def parent_reference(path: Path) -> dict:
     """How a manifest names the version it was built from or compared to."""
     folder, manifest = load_manifest(path)
@@ -178,7 +203,7 @@ def verify(folder: Path) -> dict:
     listed = listed_files(manifest)
     names = {entry["path"] for entry in listed}
     for entry in sorted(listed, key=lambda e: e["path"]):
-        path = folder / entry["path"]
+        path = member_path(folder, entry["path"])
         if not path.is_file():
             problems.append({"path": entry["path"], "problem": "missing"})
             continue

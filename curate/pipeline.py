@@ -7,11 +7,19 @@ Every error names the file, the YAML line and the key path:
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from curate.errors import CurateError
 from curate.fields import Fields
@@ -85,6 +93,29 @@ class PipelineConfig(_Model):
         # `version: 2026.11` is a float to YAML; a version is text
         return str(value) if isinstance(value, (int, float)) else value
 
+    @field_validator("version", "name")
+    @classmethod
+    def _one_folder(cls, value: str) -> str:
+        # both name folders of output.dir: they must not climb out of it or split it
+        if not value or value in (".", "..") or _NAME_UNSAFE.search(value):
+            raise ValueError(
+                "must be a folder name: not empty, '.' or '..', no '/', '\\' or control characters"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _output_dir(self) -> PipelineConfig:
+        template = self.output.dir
+        if "\x00" in template:
+            raise ValueError("output.dir: contains a NUL character")
+        try:
+            template.format(name=self.name, version=self.version)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ValueError(
+                f"output.dir: invalid placeholder ({exc}); known: {{name}}, {{version}}"
+            ) from None
+        return self
+
 
 class Pipeline:
     """A validated pipeline: its config (defaults filled in), stages, and resolved paths."""
@@ -128,6 +159,7 @@ class Pipeline:
         return hashlib.sha256(blob).hexdigest()
 
 
+_NAME_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
 _STAGE_SHAPE = "expected a mapping with one stage name, e.g. '- filter: {min_chars: 20}'"
 
 
@@ -217,6 +249,8 @@ def load_pipeline(path: Path) -> Pipeline:
         where, problem = first_error(exc)
         if where[:1] == ("stages",) and len(where) > 1:
             where = where[:2]
+        if not where and problem.startswith("output.dir: "):  # from the model's own check
+            where, problem = ("output", "dir"), problem[len("output.dir: ") :]
         raise doc.error(where, problem) from None
     base_dir = path.resolve().parent
     fields = Fields(id=config.fields.id, text=config.fields.text)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from curate.errors import ConfigError
+from curate.limits import MAX_YAML_NODES
 
 Loc = tuple[str | int, ...]
 
@@ -49,7 +50,34 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
+class _Budget:
+    """Values constructed so far and the nodes being constructed: aliases may repeat a node
+    (a "billion laughs" file expands to 10^9 values from a few lines) or contain themselves."""
+
+    def __init__(self) -> None:
+        self.values = 0
+        self.open: set[int] = set()
+
+
+def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], budget: _Budget) -> Any:
+    budget.values += 1
+    if budget.values > MAX_YAML_NODES:
+        raise _KeyError(
+            node.start_mark.line + 1, f"expands to more than {MAX_YAML_NODES:,} values (aliases?)"
+        )
+    if id(node) in budget.open:
+        raise _KeyError(node.start_mark.line + 1, "an alias refers to itself")
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        budget.open.add(id(node))
+        try:
+            return _construct_collection(node, loc, lines, budget)
+        finally:
+            budget.open.discard(id(node))
+    lines.setdefault(loc, node.start_mark.line + 1)
+    return _scalar(node)
+
+
+def _construct_collection(node: yaml.Node, loc: Loc, lines: dict[Loc, int], budget: _Budget) -> Any:
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
         raise _KeyError(node.start_mark.line + 1, f"unsupported tag {node.tag}")
@@ -61,10 +89,10 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
                 raise _KeyError(line, "keys must be plain scalars")
             key = str(_scalar(key_node))
             lines[loc + (key,)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, loc + (key,), lines)
+            out[key] = _construct(value_node, loc + (key,), lines, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, loc + (i,), lines) for i, item in enumerate(node.value)]
+        return [_construct(item, loc + (i,), lines, budget) for i, item in enumerate(node.value)]
     return _scalar(node)
 
 
@@ -94,6 +122,10 @@ def load_yaml(path: Path) -> LocatedYaml:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from None
     try:
@@ -107,7 +139,7 @@ def load_yaml(path: Path) -> LocatedYaml:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     lines: dict[Loc, int] = {}
     try:
-        data = _construct(node, (), lines) if node is not None else None
+        data = _construct(node, (), lines, _Budget()) if node is not None else None
     except _KeyError as exc:
         raise ConfigError(f"{path}:{exc.line}: invalid YAML: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:

@@ -16,12 +16,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
-import multiprocessing
 import os
 import shutil
-import signal
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,7 @@ import orjson
 from curate import __version__
 from curate.composition import Composition
 from curate.errors import UsageError
+from curate.executors.forked import OrderedWorkers
 from curate.executors.units import (
     InputInfo,
     RunSetup,
@@ -203,31 +201,30 @@ def clear_curate_folder(out: Path) -> None:
 
 
 class _Runner:
-    """Runs unit tasks in-process (1 worker) or on a forked pool, with bounded in-flight work."""
+    """Runs unit tasks in-process (1 worker) or on forked workers, with bounded in-flight work
+    and results taken in submission order."""
 
     def __init__(self, workers: int, on_done: Callable[[dict], None]):
         self.workers = workers
         self.on_done = on_done
-        self.pool = None
-        self.pending: deque = deque()
+        self.pool: OrderedWorkers | None = None
         if workers > 1:
             # what the stages loaded (rules, scancode's ~1 GB license index) is shared with the
             # forked workers; frozen, the collector does not touch (and so copy) those pages
             gc.freeze()
-            ctx = multiprocessing.get_context("fork")
-            self.pool = ctx.Pool(workers, initializer=_ignore_sigint)
+            self.pool = OrderedWorkers(workers, run_unit)
 
     def submit(self, seg: int, spec: UnitSpec, payload: Any) -> None:
         if self.pool is None:
             self.on_done(run_unit(seg, spec, payload))
             return
-        self.pending.append(self.pool.apply_async(run_unit, (seg, spec, payload)))
-        while len(self.pending) >= 2 * self.workers:
-            self.on_done(self.pending.popleft().get())
+        for summary in self.pool.submit(seg, spec, payload):
+            self.on_done(summary)
 
     def drain(self) -> None:
-        while self.pending:
-            self.on_done(self.pending.popleft().get())
+        if self.pool is not None:
+            for summary in self.pool.drain():
+                self.on_done(summary)
 
     def close(self, ok: bool) -> None:
         if self.pool is None:
@@ -235,14 +232,7 @@ class _Runner:
         if ok:
             self.pool.close()
         else:
-            self.pool.terminate()
-        self.pool.join()
-
-
-def _ignore_sigint() -> None:
-    # the parent handles Ctrl-C and stops the pool; workers must not print tracebacks
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            self.pool.kill()
 
 
 def execute(

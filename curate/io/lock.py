@@ -15,6 +15,20 @@ from pathlib import Path
 
 from curate.errors import UsageError
 
+_HELD: set[int] = set()
+
+
+def _close_in_child() -> None:
+    # A forked worker shares the lock's open file: closing its copy leaves the parent as the
+    # only holder, so a killed parent releases the folder at once (busy workers would not).
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
+
 
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
@@ -27,6 +41,8 @@ def folder_lock(folder: Path) -> Iterator[None]:
             raise UsageError(
                 f"{folder}: another curate process is writing this folder (wait for it to end)"
             ) from None
+        _HELD.add(fd)
         yield
     finally:
+        _HELD.discard(fd)
         os.close(fd)

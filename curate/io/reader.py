@@ -20,6 +20,7 @@ from curate.io.strict_json import DuplicateKey, strict_loads
 from curate.records import dumps_record, dumps_records
 
 BOM = b"\xef\xbb\xbf"
+MAX_DEPTH = 254  # orjson writes no deeper; a record curate cannot write back is a bad line
 _ORJSON_POSITION = re.compile(r": line \d+ column (\d+) \(char \d+\)$")
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
 _JSON_TYPES.update({bool: "a boolean", type(None): "null"})
@@ -180,7 +181,11 @@ def parse_lines(source: str, first_line: int, lines: list[bytes], policy: ErrorP
     if set(map(type, records)) - {dict}:
         return _parse_lines_slow(source, first_line, lines, policy)
     dumps = orjson.dumps
-    if [dumps(r) for r in records] != lines:  # not all compact and canonical: check each
+    try:
+        canonical = [dumps(r) for r in records] == lines
+    except TypeError:  # nested past what can be written back
+        canonical = False
+    if not canonical:  # not all compact and canonical: check each
         return _parse_lines_slow(source, first_line, lines, policy)
     return Batch(source, records, range(first_line, first_line + len(lines)), lines)
 
@@ -193,15 +198,19 @@ def _canonical(
     A line that is not its record's compact form may hide what orjson's reading loses
     (a duplicated key, a number past 64 bits); the strict reader decides.
     """
-    if orjson.dumps(record) == line:
-        return record, line
+    try:
+        if orjson.dumps(record) == line:
+            return record, line
+    except TypeError:
+        policy.bad_line(source, lineno, f"JSON nested deeper than {MAX_DEPTH} levels", line)
+        return None
     try:
         strict = strict_loads(line, keep_last=policy.keep_last_duplicate)
     except DuplicateKey as exc:
         policy.bad_line(source, lineno, f"duplicate key {exc.key!r} in an object", line)
         return None
     except RecursionError:
-        policy.bad_line(source, lineno, "JSON nested too deeply", line)
+        policy.bad_line(source, lineno, f"JSON nested deeper than {MAX_DEPTH} levels", line)
         return None
     if strict.canonicalised:
         return strict.record, dumps_record(strict.record)

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
+
 from curate.errors import InputError, UsageError
+from curate.manifest import shard_paths
 
 STDIN_NAME = "<stdin>"
 _GLOB_CHARS = set("*?[")
@@ -56,13 +59,12 @@ def _folder_files(folder: Path) -> list[Path]:
     file below the folder, sorted, skipping `rejects/`, `quarantine/` and hidden entries."""
     manifest = folder / "manifest.json"
     if manifest.is_file():
-        import orjson
-
         try:
-            listed = orjson.loads(manifest.read_bytes()).get("shards", [])
-            return [folder / s["path"] for s in listed]
-        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
-            pass
+            data = orjson.loads(manifest.read_bytes())
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and "shards" in data:
+            return shard_paths(folder, data)
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(
@@ -84,7 +86,14 @@ def expand_inputs(specs: list[str] | None) -> list[Source]:
             sources.append(Source(STDIN_NAME))
         elif _GLOB_CHARS & set(spec) and not os.path.exists(spec):
             matches = sorted(glob.glob(spec, recursive=True))
-            files = [m for m in matches if os.path.isfile(m)]
+            # `**` follows symlinked folders: a loop would list one file dozens of times
+            seen: set[str] = set()
+            files = []
+            for m in matches:
+                real = os.path.realpath(m)
+                if os.path.isfile(m) and real not in seen:
+                    seen.add(real)
+                    files.append(m)
             if not files:
                 raise UsageError(f"no input file matches {spec!r}")
             sources.extend(Source(m, m) for m in files)

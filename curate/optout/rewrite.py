@@ -14,7 +14,7 @@ from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
 from curate.io.split import dataset_writer
 from curate.io.writer import parse_size
-from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file
+from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file, shard_paths
 from curate.stages.base import Context, StageStats, relative_path
 from curate.stages.optout import OptoutConfig, OptoutStage
 from curate.write_dataset import prepare_output, write_shards
@@ -37,7 +37,7 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
     policy = ErrorPolicy()
     ctx = Context(policy)
     stats = StageStats()
-    sources = [Source(str(folder / s["path"]), str(folder / s["path"])) for s in old["shards"]]
+    sources = [Source(str(p), str(p)) for p in shard_paths(folder, old)]
     shards, composition, inputs = write_shards(
         writer, sources, policy, fields, lambda batch: stage.process(batch, ctx, stats)
     )
@@ -53,7 +53,7 @@ def rewrite_version(source: Path, out: Path, registry: Path, version: str | None
         fields={"id": fields.id, "text": fields.text},
         config={
             "command": "optout --rewrite",
-            "source_pipeline_sha256": old["pipeline"].get("sha256"),
+            "source_pipeline_sha256": (old.get("pipeline") or {}).get("sha256"),
             **layout,
         },
         parent=parent_reference(folder),
@@ -78,8 +78,9 @@ def _layout(manifest: dict) -> dict:
     """How the released version was written (shard size and records, zstd level, split
     field), from its pipeline's `output` (a run) or its command's options (`curate write`,
     an earlier rewrite), so the new version is laid out the same way."""
-    config = manifest["pipeline"].get("config") or {}
-    output = config.get("output") or config
+    pipeline = manifest.get("pipeline")
+    config = (pipeline.get("config") if isinstance(pipeline, dict) else None) or {}
+    output = config.get("output") if isinstance(config.get("output"), dict) else config
     return {
         "shard_size": output.get("shard_size") or "256MB",
         "shard_records": output.get("shard_records"),

@@ -23,6 +23,7 @@ from curate.fields import Fields
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch
 from curate.manifest import sha256_file
+from curate.rules_path import shipped_name
 
 # What `apply` returns: None keeps the record; a reason, or (reason, details), drops it.
 # A `reduce` decision that keeps the record and sets {dotted path: value} on it.
@@ -174,7 +175,11 @@ class Stage:
 
 
 def relative_path(value: str, base_dir: Path) -> str:
-    """`value` relative to `base_dir`, with forward slashes (manifests hold no absolute paths)."""
+    """`value` relative to `base_dir`, with forward slashes (manifests hold no absolute paths);
+    a shipped rules file by its location-independent name, `curate:rules/NAME`."""
+    shipped = shipped_name(value)
+    if shipped is not None:
+        return shipped
     return Path(os.path.relpath(value, base_dir)).as_posix()
 
 

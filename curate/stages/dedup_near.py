@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-import multiprocessing
 import os
-import signal
 import time
 from collections import deque
 from pathlib import Path
@@ -26,6 +24,7 @@ from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_par
 from curate.dedup.minhash import MinHasher, ShingleSets, unique_per_doc
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
 from curate.errors import ConfigError, RecordError
+from curate.executors.forked import OrderedWorkers
 from curate.io.reader import Batch
 from curate.records import get_path, split_path
 from curate.stages.base import (
@@ -72,12 +71,6 @@ class _Done:
 
     def get(self):
         return self.value
-
-
-def _quiet_worker() -> None:
-    # the parent handles Ctrl-C; SIGTERM (pool.terminate) must end a worker, not raise in it
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, seed 1)"
@@ -253,28 +246,31 @@ class DedupNearStage(GlobalStage):
     def _parallel_stream(self, batches, ctx: Context, stats: StageStats, workers: int):
         global _POOL_STAGE
         _POOL_STAGE = self
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
+        pool = OrderedWorkers(workers, _sketch_job)
+        # a window of jobs out at once; each result is decided in input order
         pending: deque = deque()
         try:
             for batch in _grouped(batches, JOB_BYTES):
                 started = time.perf_counter()
                 texts, rows = self._texts(batch, ctx, stats)
-                pending.append((batch, rows, pool.apply_async(_sketch_job, (texts,))))
+                for sketch in pool.submit(texts):
+                    pending[0][2] = sketch
+                    yield from self._decided(pending.popleft(), ctx, stats)
+                pending.append([batch, rows, None])
                 stats.seconds += time.perf_counter() - started
-                while len(pending) > 2 * workers:
-                    out = self._decide(*pending.popleft(), ctx, stats)
-                    if out.records:
-                        yield out
-            while pending:
-                out = self._decide(*pending.popleft(), ctx, stats)
-                if out.records:
-                    yield out
-        except BaseException:
-            pool.terminate()
-            pool.join()
+            for sketch in pool.drain():
+                pending[0][2] = sketch
+                yield from self._decided(pending.popleft(), ctx, stats)
+        except BaseException:  # a closed pipe downstream included: stop the workers now
+            pool.kill()
             raise
         pool.close()
-        pool.join()
+
+    def _decided(self, item: list, ctx: Context, stats: StageStats):
+        batch, rows, sketch = item
+        out = self._decide(batch, rows, _Done(sketch), ctx, stats)
+        if out.records:
+            yield out
 
     def _decide(self, batch: Batch, rows: list[int], job, ctx: Context, stats: StageStats) -> Batch:
         sigs, keys, sets = job.get()
