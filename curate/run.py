@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from curate.executors.local import RunResult, execute, finish_run
+from curate.faults import checkpoint
 from curate.finalize import check_guards, finalize
 from curate.io.lock import folder_lock
 from curate.manifest import ManifestParts, parent_reference, run_info, sha256_file, stage_entries
@@ -83,5 +84,6 @@ def run_pipeline(
             pipeline.config.executor.model_dump(mode="json"),
         )
         manifest = finalize(result.out_dir, manifest_parts(pipeline, result), info)
+        checkpoint("manifest")
         finish_run(result.out_dir)
     return result, manifest, check_guards(pipeline.config.expect, manifest)

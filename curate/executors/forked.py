@@ -26,8 +26,12 @@ def _quiet() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
-def _serve(conn, fn: Callable[..., Any]) -> None:
+def _serve(conn, fn: Callable[..., Any], siblings: list) -> None:
     _quiet()
+    # the parent's ends of earlier workers' pipes came along with the fork: closed, a dead
+    # parent means end-of-file here, and every worker ends instead of waiting forever
+    for other in siblings:
+        other.close()
     while True:
         try:
             job = conn.recv()
@@ -55,7 +59,8 @@ class OrderedWorkers:
         self._procs = []
         for _ in range(workers):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child, fn), daemon=True)
+            siblings = [*self._conns, parent]
+            proc = ctx.Process(target=_serve, args=(child, fn, siblings), daemon=True)
             proc.start()
             child.close()
             self._conns.append(parent)

@@ -43,6 +43,7 @@ from curate.executors.units import (
     read_unit_output,
     run_unit,
 )
+from curate.faults import checkpoint
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.sources import Source, check_not_inside, expand_inputs
 from curate.io.split import dataset_writer
@@ -182,8 +183,15 @@ TRASH = ".curate-work.done"
 def remove_trash(out: Path) -> None:
     """Finish a clean-up a kill interrupted: the renamed work folder of a finished run."""
     trash = out / TRASH
-    if trash.exists():
-        shutil.rmtree(trash)
+    if not trash.exists():
+        return
+    for root, dirs, files in os.walk(trash, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(root, name))
+            checkpoint("cleanup-file")
+        for name in dirs:
+            os.rmdir(os.path.join(root, name))
+    os.rmdir(trash)
 
 
 def clear_curate_folder(out: Path) -> None:
@@ -273,6 +281,7 @@ def execute(
     def done(summary: dict, seg: int) -> None:
         summaries[(seg, summary["unit"])] = summary
         progress.add_records(summary["records_read"])
+        checkpoint("unit")
 
     specs: list[UnitSpec] = []
     inputs: list[InputInfo] = []
@@ -427,6 +436,7 @@ def execute(
         atomic_write(out / OPTOUT_LOG, b"".join(optout_parts))
         result.files.append(OPTOUT_LOG)
     fsync_dir(out)
+    checkpoint("assembled")
     result.seconds = time.monotonic() - started
     return result
 
@@ -439,6 +449,7 @@ def finish_run(out: Path) -> None:
         remove_trash(out)
         os.replace(work.root, out / TRASH)
         fsync_dir(out)
+        checkpoint("cleanup")
     remove_trash(out)
 
 

@@ -169,18 +169,25 @@ class RedactStage(RecordStage):
         self.redact_record(record, text if isinstance(text, str) else None)
         return record
 
+    def _redact_pairs(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is _Pairs:
+            return _Pairs((k, self._redact_pairs(v)) for k, v in value)
+        if kind is list:
+            return [self._redact_pairs(v) for v in value]
+        if kind is str:
+            return self._redact_text(value, None)[0]
+        return value
+
     def scrub_line(self, raw: bytes) -> bytes:
         """A bad input line about to be quarantined, redacted: field by field when it parses,
         else as text (so that no file a run writes holds a value redaction replaces)."""
-        try:
-            record = json.loads(raw.decode("utf-8"), object_pairs_hook=_last_pairs)
+        try:  # every key kept, duplicates too: the quarantine shows the line as it came
+            record = json.loads(raw.decode("utf-8"), object_pairs_hook=_Pairs)
         except (ValueError, RecursionError):
             record = None
-        if type(record) is dict:
-            redacted = self._redact_value(record, None, Counter())
-            return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode(
-                "utf-8", "surrogatepass"
-            )
+        if type(record) is _Pairs:
+            return _dump_pairs(self._redact_pairs(record)).encode("utf-8", "surrogatepass")
         text = raw.decode("utf-8", "surrogateescape")
         redacted, counts = self._redact_text(text, None)
         return redacted.encode("utf-8", "surrogateescape") if counts else raw
@@ -216,8 +223,20 @@ class RedactStage(RecordStage):
         return Batch(batch.source, records, linenos, raws, batch.modified)
 
 
-def _last_pairs(pairs: list) -> dict:
-    return dict(pairs)
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs, duplicated keys included."""
+
+
+def _dump_pairs(value: Any) -> str:
+    if type(value) is _Pairs:
+        return (
+            "{"
+            + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_dump_pairs(v)}" for k, v in value)
+            + "}"
+        )
+    if type(value) is list:
+        return "[" + ",".join(_dump_pairs(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 _MISSING = object()
