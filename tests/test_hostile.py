@@ -622,3 +622,53 @@ def test_a_closed_pipe_ends_near_dedup_promptly_under_cpu_load(tmp_path):
     finally:
         for burner in burners:
             burner.kill()
+
+
+def test_redact_covers_other_fields_and_pipes_screen_their_quarantine(tmp_path):
+    line = b'{"id":"a","text":"x","meta":{"author_email":"jane.doe@corp-mail.org"}}\n'
+    out = subprocess.run(
+        [str(BIN / "curate"), "redact", "--field", "meta.author_email"],
+        input=line,
+        capture_output=True,
+        env=curate_env(),
+    )
+    assert out.stdout == (
+        b'{"id":"a","text":"x","meta":{"author_email":"<EMAIL>","pii":{"email":1}}}\n'
+    )
+    registry = tmp_path / "optout.jsonl"
+    registry.write_text('{"kind":"repo","value":"victim/repo","added":"2026-11-01"}\n')
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(
+        b'{"id":"a","text":"ok","meta":{"repo":"x/y"}}\n'
+        b'{"id":"b","meta":{"repo":"victim/repo"},"text":"cut off\n'
+        b'{"id":"c","text":"mail jane.doe@corp-mail.org", "text": "dup"}\n'
+    )
+    q = tmp_path / "q.jsonl"
+    log = tmp_path / "log.jsonl"
+    result = run_curate(
+        "optout",
+        "--registry",
+        str(registry),
+        "--log",
+        str(log),
+        "--on-error",
+        "quarantine",
+        "--quarantine",
+        str(q),
+        str(data),
+    )
+    assert result.returncode == 0, result.stderr
+    assert q.read_bytes() == b'{"id":"c","text":"mail jane.doe@corp-mail.org", "text": "dup"}\n'
+    assert orjson.loads(log.read_bytes()) == {
+        "id": None,
+        "kind": "repo",
+        "ref": None,
+        "source": str(data),
+        "line": 2,
+    }
+    result = run_curate("redact", "--on-error", "quarantine", "--quarantine", str(q), str(data))
+    assert result.returncode == 0, result.stderr
+    assert q.read_bytes() == (
+        b'{"id":"b","meta":{"repo":"victim/repo"},"text":"cut off\n'
+        b'{"id":"c","text":"mail <EMAIL>","text":"dup"}\n'
+    )

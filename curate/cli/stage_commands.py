@@ -247,6 +247,12 @@ def redact_command(
     drop_min_secrets: Annotated[
         int | None, typer.Option("--drop-min-secrets", help="Drop records with at least N secrets.")
     ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", help="Another dotted field to redact besides the text (repeatable)."
+        ),
+    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -262,6 +268,7 @@ def redact_command(
         rules=rules,
         path_field=path_field,
         drop_if={"min_secrets": drop_min_secrets} if drop_min_secrets else None,
+        fields=field or [],
     )
     stage = build_stage("redact", options, make_fields(id_field, text_field))
     run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
