@@ -7,6 +7,7 @@ Every error names the file, the YAML line and the key path:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from pydantic import (
 from curate.errors import CurateError
 from curate.fields import Fields
 from curate.io.policy import OnError
+from curate.io.sources import expand_inputs
 from curate.io.writer import parse_size
 from curate.limits import MAX_WORKERS
 from curate.stages import get_stage_class, stage_names
@@ -208,6 +210,27 @@ def _join(base: Path, value: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
+def check_paths(doc: LocatedYaml, config: PipelineConfig, base_dir: Path) -> None:
+    """Mistakes found before any work, with their YAML line: an input that matches nothing,
+    a `parent:` that is not a dataset folder."""
+    for i, spec in enumerate(config.inputs):
+        if spec == "-":
+            continue
+        path = _join(base_dir, spec)
+        try:
+            sources = expand_inputs([str(path)])
+        except CurateError as exc:
+            raise doc.error(("inputs", i), exc.message) from None
+        if len(sources) == 1 and not os.path.exists(sources[0].path or ""):
+            raise doc.error(("inputs", i), f"no such file: {spec}")
+    if config.parent:
+        parent = _join(base_dir, config.parent)
+        if not (parent / "manifest.json").is_file():
+            raise doc.error(
+                ("parent",), f"{config.parent}: not a curate dataset (no manifest.json)"
+            )
+
+
 def privacy_first(stages: list[Stage]) -> list[Stage]:
     """Opt-out stages run first, wherever they are listed: an opted-out record must reach no
     other stage, which could write it to rejects or to the work folder."""
@@ -255,6 +278,7 @@ def load_pipeline(path: Path) -> Pipeline:
     base_dir = path.resolve().parent
     fields = Fields(id=config.fields.id, text=config.fields.text)
     stages = [_build_stage(doc, i, item, fields, base_dir) for i, item in enumerate(stage_items)]
+    check_paths(doc, config, base_dir)
     check_privacy_order(doc, stages)
     stages = privacy_first(stages)
     names = [stage.name for stage in stages]

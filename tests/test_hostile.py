@@ -569,7 +569,7 @@ def test_deep_nesting_is_a_located_error_and_stats_survive_deep_meta(tmp_path):
 
 def test_two_runs_on_one_output_folder_one_is_refused(tmp_path):
     data = tmp_path / "data.jsonl"
-    _corpus(data, 3000)
+    _corpus(data, 30000)
     write_pipeline(tmp_path, inputs=[str(data)], stages="  - dedup_near: {}\n", chunk="16KB")
     first = subprocess.Popen(
         [str(BIN / "curate"), "run", "pipeline.yaml", "-q"],

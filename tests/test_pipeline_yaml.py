@@ -23,6 +23,7 @@ output:
 def check(tmp_path, text: str) -> tuple[int, str]:
     path = tmp_path / "pipeline.yaml"
     path.write_text(textwrap.dedent(text))
+    (tmp_path / "data.jsonl").write_text('{"id":"a","text":"x"}\n')
     result = run_curate("validate", "pipeline.yaml", cwd=tmp_path)
     return result.returncode, result.stderr.decode()
 
@@ -118,3 +119,44 @@ def test_yaml_is_loaded_safely(tmp_path):
         err
         == "curate: error: pipeline.yaml:8: invalid YAML: unsupported tag tag:yaml.org,2002:python/object/apply:os.system\n"
     )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ("inputs: [data.jsonl]", "inputs: [data.jsonl, 'raw/*.jsonl.zst']"),
+            "pipeline.yaml:3: inputs[1]: no input file matches",
+        ),
+        (
+            ("inputs: [data.jsonl]", "inputs: [missing.jsonl]"),
+            "pipeline.yaml:3: inputs[0]: no such file: missing.jsonl",
+        ),
+        (
+            ("inputs: [data.jsonl]", "parent: old/v1\ninputs: [data.jsonl]"),
+            "pipeline.yaml:3: parent: old/v1: not a curate dataset (no manifest.json)",
+        ),
+    ],
+)
+def test_run_time_mistakes_are_found_at_load(tmp_path, change, message):
+    code, err = check(tmp_path, GOOD.replace(*change))
+    assert code == 2
+    assert err.startswith(f"curate: error: {message}"), err
+
+
+def test_progress_names_what_each_pass_runs(tmp_path):
+    from curate.executors.local import describe_pass
+    from curate.executors.units import plan_segments
+    from curate.pipeline import load_pipeline
+
+    text = GOOD.replace(
+        "  - filter: {min_chars: 20}",
+        "  - filter: {min_chars: 20}\n  - dedup_exact: {}\n  - tag: {}\n  - dedup_near: {}",
+    )
+    check(tmp_path, text)
+    segments = plan_segments(load_pipeline(tmp_path / "pipeline.yaml").stages)
+    assert [describe_pass(segments, k) for k in range(len(segments))] == [
+        "pass 1/3: filter, dedup_exact keys",
+        "pass 2/3: dedup_exact decisions, tag, dedup_near keys",
+        "pass 3/3: dedup_near decisions",
+    ]

@@ -243,6 +243,19 @@ class _Runner:
             self.pool.kill()
 
 
+def describe_pass(segments: list, k: int) -> str:
+    """What a pass does, for progress: `pass 2/3: dedup_exact decisions, tag, dedup_near keys`."""
+    seg = segments[k]
+    parts = []
+    if seg.applies is not None:
+        parts.append(f"{seg.applies.name} decisions")
+    parts.extend(stage.name for stage in seg.stages)
+    if seg.ends_with is not None:
+        parts.append(f"{seg.ends_with.name} keys")
+    what = ", ".join(parts) or "read"
+    return f"pass {k + 1}/{len(segments)}: {what}" if len(segments) > 1 else what
+
+
 def execute(
     pipeline: Pipeline,
     *,
@@ -291,10 +304,7 @@ def execute(
         for k, _segment in enumerate(segments):
             runner = _Runner(workers, lambda s, k=k: done(s, k))
             if k == 0:
-                progress.start_phase(
-                    f"stages 1-{len(pipeline.stages)}" if len(segments) == 1 else "segment 1",
-                    total_bytes,
-                )
+                progress.start_phase(describe_pass(segments, 0), total_bytes)
                 for spec, data, info in cut_units(sources, chunk_size, parent_policy, progress):
                     if spec is None:
                         inputs.append(info)
@@ -313,7 +323,7 @@ def execute(
                         continue
                     runner.submit(0, spec, data)
             else:
-                progress.start_phase(f"segment {k + 1}", None)
+                progress.start_phase(describe_pass(segments, k), None)
                 reducer = segments[k - 1].ends_with
                 rctx = ReduceContext(out, cfg.name, cfg.version, segments[k - 1].ends_at or 0)
                 started_reduce = time.monotonic()
