@@ -32,6 +32,8 @@ os.register_at_fork(after_in_child=_close_in_child)
 
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY)
     try:
