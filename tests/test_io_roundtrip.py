@@ -170,3 +170,20 @@ def test_block_writes_roll_over_like_line_writes(
     for i in range(0, len(lines), split):
         blocks.write_block(b"".join(lines[i : i + split]))
     assert [s.to_dict() for s in one.close()] == [s.to_dict() for s in blocks.close()]
+
+
+def test_a_flipped_byte_in_a_shard_is_an_error_when_read(tmp_path):
+    from tests.conftest import FIXTURES, run_curate
+
+    out = tmp_path / "v"
+    assert run_curate("write", str(out), str(FIXTURES / "docs.jsonl")).returncode == 0
+    shard = out / "part-00000.jsonl.zst"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    shard.write_bytes(bytes(data))
+    result = run_curate("count", str(shard))
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        f"curate: error: {shard}:1: corrupt zstd stream (zstd decompressor error: "
+        "Restored data doesn't match checksum)\n"
+    )

@@ -182,7 +182,7 @@ log = logging.getLogger("curate.run")
 
 
 def _pack(data: bytes) -> bytes:
-    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(data)
+    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL, write_checksum=True).compress(data)
 
 
 def _unpack(data: bytes) -> bytes:

@@ -64,7 +64,7 @@ class StdoutSink:
         self._out = stream if stream is not None else sys.stdout.buffer
         self._zw = None
         if compress == "zstd":
-            cctx = zstandard.ZstdCompressor(level=level, threads=ZSTD_THREADS)
+            cctx = zstandard.ZstdCompressor(level=level, threads=ZSTD_THREADS, write_checksum=True)
             self._zw = cctx.stream_writer(self._out, closefd=False)
         elif compress not in (None, "none"):
             raise UsageError(f"unknown --compress {compress!r} (expected zstd or none)")
@@ -166,7 +166,8 @@ class ShardWriter:
         self.index = first_index
         self.shards: list[ShardInfo] = []
         threads = ZSTD_THREADS if threads is None else threads
-        self._cctx = zstandard.ZstdCompressor(level=level, threads=threads)
+        # a content checksum per frame: a flipped byte is an error when read, not altered text
+        self._cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
         self._file: BinaryIO | None = None
         self._hashing: _HashingFile | None = None
         self._zw = None
