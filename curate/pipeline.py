@@ -65,6 +65,18 @@ class ExecutorConfig(_Model):
     type: Literal["local"] = "local"
     workers: int = Field(1, ge=1, le=MAX_WORKERS)
     chunk_size: str | int = "32MB"
+    # per process, for the reduce of a global stage: keys are partitioned so that each
+    # partition fits, and stay on disk until their partition is resolved
+    memory: str | int = "512MB"
+
+    @field_validator("chunk_size", "memory")
+    @classmethod
+    def _sizes(cls, value: str | int) -> str | int:
+        try:
+            parse_size(value)
+        except CurateError as exc:
+            raise ValueError(exc.message) from None
+        return value
 
 
 class ExpectConfig(_Model):
@@ -129,6 +141,7 @@ class Pipeline:
         self.stages = stages
         self.base_dir = base_dir
         self.source = source
+        self.data: Any = None  # the config as parsed, from which a worker rebuilds it
 
     @property
     def fields(self) -> Fields:
@@ -149,10 +162,12 @@ class Pipeline:
     def resolved_config(self) -> dict:
         """The config as run: defaults filled in, stages with their full configs.
 
-        The executor section is left out: how a dataset is computed (workers, chunk size)
-        never changes what it contains, so it must not change the config hash either.
+        The executor section is left out but for `chunk_size`: how a dataset is computed
+        (workers, memory, engine) never changes what it holds, so it must not change the
+        config hash; the unit size sets where shards are cut, so it is part of it.
         """
         data = self.config.model_dump(mode="json", exclude={"executor"})
+        data["executor"] = {"chunk_size": self.config.executor.chunk_size}
         data["stages"] = [stage.describe(self.base_dir) for stage in self.stages]
         return data
 
@@ -254,7 +269,13 @@ def check_privacy_order(doc: LocatedYaml, stages: list[Stage]) -> None:
 
 
 def load_pipeline(path: Path) -> Pipeline:
-    doc = load_yaml(path)
+    return pipeline_from_doc(load_yaml(path), path.resolve().parent, check=True)
+
+
+def pipeline_from_doc(doc: LocatedYaml, base_dir: Path, check: bool = True) -> Pipeline:
+    """A pipeline from parsed config data. `check` looks at the file system too (inputs,
+    parent); a worker rebuilding the driver's pipeline from its data skips that."""
+    path = doc.path
     if not isinstance(doc.data, dict):
         raise doc.error(
             (), "expected a mapping at the top level (name, version, inputs, stages, output)"
@@ -275,10 +296,10 @@ def load_pipeline(path: Path) -> Pipeline:
         if not where and problem.startswith("output.dir: "):  # from the model's own check
             where, problem = ("output", "dir"), problem[len("output.dir: ") :]
         raise doc.error(where, problem) from None
-    base_dir = path.resolve().parent
     fields = Fields(id=config.fields.id, text=config.fields.text)
     stages = [_build_stage(doc, i, item, fields, base_dir) for i, item in enumerate(stage_items)]
-    check_paths(doc, config, base_dir)
+    if check:
+        check_paths(doc, config, base_dir)
     check_privacy_order(doc, stages)
     stages = privacy_first(stages)
     names = [stage.name for stage in stages]
@@ -289,4 +310,6 @@ def load_pipeline(path: Path) -> Pipeline:
             raise doc.error(where, f"no stage {name!r} in this pipeline (stages: {listed})")
         if not 0 <= rate <= 1:
             raise doc.error(where, "expected a share from 0 to 1")
-    return Pipeline(config, stages, base_dir, path)
+    pipeline = Pipeline(config, stages, base_dir, path)
+    pipeline.data = doc.data
+    return pipeline

@@ -13,45 +13,40 @@ decisions come from keys in unit order, and only the parent writes shards.
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import io
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from curate import __version__
 from curate.composition import Composition
-from curate.errors import UsageError
-from curate.executors.forked import OrderedWorkers
+from curate.errors import InputError, UsageError
+from curate.executors.engine import make_engine
+from curate.executors.plan import UnitSpec, count_lines_before, plan_units
 from curate.executors.units import (
-    InputInfo,
-    RunSetup,
-    UnitSpec,
+    OPTOUT,
+    QUARANTINE,
+    RunSpec,
+    UnitFailed,
+    UnitResult,
     WorkDir,
+    adopt_pipeline,
     atomic_write,
-    cut_units,
-    install_setup,
-    load_keys,
+    hash_input,
     plan_segments,
-    read_unit_output,
-    run_unit,
+    run_pass_task,
+    state_of,
 )
 from curate.faults import checkpoint
-from curate.io.policy import ErrorPolicy, OnError
+from curate.io.policy import OnError
 from curate.io.sources import Source, check_not_inside, expand_inputs
-from curate.io.split import dataset_writer
-from curate.io.writer import ShardInfo, ShardWriter, fsync_dir, parse_size
+from curate.io.writer import ShardInfo, fsync_dir, parse_size
 from curate.pipeline import Pipeline
-from curate.privacy import PrivacyScreens
 from curate.progress import RunProgress
-from curate.stages.base import ReduceContext, StageStats
+from curate.stages.base import FINE_PARTS, ReduceInfo, StageStats
 
 STATE_FILE = "state.json"
 OPTOUT_LOG = "optout-log.jsonl"
@@ -208,41 +203,6 @@ def clear_curate_folder(out: Path) -> None:
             entry.unlink()
 
 
-class _Runner:
-    """Runs unit tasks in-process (1 worker) or on forked workers, with bounded in-flight work
-    and results taken in submission order."""
-
-    def __init__(self, workers: int, on_done: Callable[[dict], None]):
-        self.workers = workers
-        self.on_done = on_done
-        self.pool: OrderedWorkers | None = None
-        if workers > 1:
-            # what the stages loaded (rules, scancode's ~1 GB license index) is shared with the
-            # forked workers; frozen, the collector does not touch (and so copy) those pages
-            gc.freeze()
-            self.pool = OrderedWorkers(workers, run_unit)
-
-    def submit(self, seg: int, spec: UnitSpec, payload: Any) -> None:
-        if self.pool is None:
-            self.on_done(run_unit(seg, spec, payload))
-            return
-        for summary in self.pool.submit(seg, spec, payload):
-            self.on_done(summary)
-
-    def drain(self) -> None:
-        if self.pool is not None:
-            for summary in self.pool.drain():
-                self.on_done(summary)
-
-    def close(self, ok: bool) -> None:
-        if self.pool is None:
-            return
-        if ok:
-            self.pool.close()
-        else:
-            self.pool.kill()
-
-
 def describe_pass(segments: list, k: int) -> str:
     """What a pass does, for progress: `pass 2/3: dedup_exact decisions, tag, dedup_near keys`."""
     seg = segments[k]
@@ -256,6 +216,20 @@ def describe_pass(segments: list, k: int) -> str:
     return f"pass {k + 1}/{len(segments)}: {what}" if len(segments) > 1 else what
 
 
+def spool_stdin(sources: list[Source], work: WorkDir) -> list[Source]:
+    """Standard input to a file in the work folder, so that it can be planned like any input."""
+    out = []
+    for source in sources:
+        if not source.is_stdin:
+            out.append(source)
+            continue
+        path = work.root / "stdin.input"
+        with source.open() as fh, open(path, "wb") as dst:
+            shutil.copyfileobj(fh, dst, 1 << 22)
+        out.append(Source(source.name, str(path)))
+    return out
+
+
 def execute(
     pipeline: Pipeline,
     *,
@@ -264,6 +238,7 @@ def execute(
     quiet: bool = False,
     overwrite: bool = False,
 ) -> RunResult:
+    """plan -> map units -> reduce partitions -> apply decisions and write -> summaries."""
     started = time.monotonic()
     cfg = pipeline.config
     out = pipeline.output_dir
@@ -273,182 +248,80 @@ def execute(
     work = WorkDir(out)
     check_not_inside(out, sources, cfg.quarantine and pipeline.resolve(cfg.quarantine))
     prepare_run_folder(out, work, _output_state(pipeline, sources), resume, overwrite)
+    sources = spool_stdin(sources, work)
     workers = workers or cfg.executor.workers
-    chunk_size = parse_size(cfg.executor.chunk_size)
+    units, inputs = plan_units(sources, parse_size(cfg.executor.chunk_size))
     segments = plan_segments(pipeline.stages)
-    on_error = OnError(cfg.on_error)
-    screens = PrivacyScreens.of(pipeline.stages)
-    keep_last = cfg.duplicate_keys == "last"
-    install_setup(
-        RunSetup(segments, pipeline.fields, on_error, cfg.output.rejects, work, screens, keep_last)
+    spec = RunSpec(
+        str(pipeline.source),
+        pipeline.data,
+        str(pipeline.base_dir),
+        str(out),
+        f"{pipeline.config_sha256()}:{out}",
     )
-
-    result = RunResult(out)
-    stats = [StageStats() for _ in pipeline.stages]
-    summaries: dict[tuple[int, int], dict] = {}
-    total_bytes = sum(s.size() or 0 for s in sources)
+    adopt_pipeline(spec, pipeline)  # this process already built it: no second setup
+    result = RunResult(out, workers=workers)
+    results: dict[tuple[int, int], UnitResult] = {}
+    total_bytes = sum(p.bytes for p in inputs)
     progress = RunProgress(total_bytes, quiet=quiet)
-    stream_quarantine = io.BytesIO() if on_error is OnError.quarantine else None
-    parent_policy = screens.install(ErrorPolicy(on_error, stream_quarantine, keep_last))
-
-    def done(summary: dict, seg: int) -> None:
-        summaries[(seg, summary["unit"])] = summary
-        progress.add_records(summary["records_read"])
-        checkpoint("unit")
-
-    specs: list[UnitSpec] = []
-    inputs: list[InputInfo] = []
-    reduce_seconds: dict[int, float] = {}
-    runner = None
+    engine = make_engine(workers, warm=lambda: state_of(spec))
+    ok = False
     try:
-        for k, _segment in enumerate(segments):
-            runner = _Runner(workers, lambda s, k=k: done(s, k))
-            if k == 0:
-                progress.start_phase(describe_pass(segments, 0), total_bytes)
-                for spec, data, info in cut_units(sources, chunk_size, parent_policy, progress):
-                    if spec is None:
-                        inputs.append(info)
-                        progress.input_done(info.bytes)
-                        continue
-                    specs.append(spec)
-                    if work.is_done(0, spec.index):
-                        summary = work.read_done(0, spec.index)
-                        if summary.get("input_sha256") != hashlib.sha256(data).hexdigest():
-                            raise UsageError(
-                                f"{out}: cannot resume: input {spec.source} changed since the "
-                                "interrupted run (use --overwrite to start again)"
-                            )
-                        result.resumed_units += 1
-                        done(summary, 0)
-                        continue
-                    runner.submit(0, spec, data)
-            else:
-                progress.start_phase(describe_pass(segments, k), None)
-                reducer = segments[k - 1].ends_with
-                rctx = ReduceContext(out, cfg.name, cfg.version, segments[k - 1].ends_at or 0)
-                started_reduce = time.monotonic()
-                decisions = reducer.reduce([load_keys(work, k - 1, s.index) for s in specs], rctx)
-                reduce_seconds[segments[k - 1].ends_at] = time.monotonic() - started_reduce
-                result.files.extend(rctx.files)
-                for spec, unit_decisions in zip(specs, decisions):
-                    if work.is_done(k, spec.index):
-                        result.resumed_units += 1
-                        done(work.read_done(k, spec.index), k)
-                        continue
-                    runner.submit(k, spec, unit_decisions)
-            runner.drain()
-            runner.close(ok=True)
-            runner = None
-    finally:
-        if runner is not None:
-            runner.close(ok=False)
-        progress.close()
-
-    # gather counts
-    final = len(segments) - 1
-    errors = parent_policy.errors
-    empty = parent_policy.empty_lines
-    first_error = parent_policy.first_error
-    composition = Composition()
-    for (seg, _unit), summary in sorted(summaries.items()):
-        # The output's composition is the last pass's; an earlier pass may carry one too, as
-        # the starting point of a last pass that only drops records.
-        if seg == final and summary.get("composition") is not None:
-            composition.merge_state(summary["composition"])
-        errors += summary["errors"]
-        empty += summary["empty_lines"]
-        first_error = first_error or summary["first_error"]
-        for key, data in summary["stats"].items():
-            stats[int(key)].merge(StageStats.from_dict(data))
-    records_by_source: dict[str, int] = {}
-    for spec in specs:
-        s0 = summaries[(0, spec.index)]
-        records_by_source[spec.source] = records_by_source.get(spec.source, 0) + s0["records_read"]
-        result.records_in += s0["records_read"]
-    # lines in: parsed records plus the lines that failed to parse
-    result.records_in += errors - sum(st.errors for st in stats)
-    for position, seconds in reduce_seconds.items():
-        stats[position].seconds += seconds
-    result.stage_stats = stats
-    result.composition = composition.to_manifest()
-    result.workers = workers
-    result.errors, result.empty_lines, result.first_error = errors, empty, first_error
-    result.inputs = [
-        {
-            "path": i.name,
-            "sha256": i.sha256,
-            "bytes": i.bytes,
-            "records": records_by_source.get(i.name, 0),
-        }
-        for i in inputs
-    ]
-
-    # write the dataset: shards, rejects, quarantine, in unit order
-    _clear_outputs(out)
-    writer_args = {
-        "shard_bytes": parse_size(cfg.output.shard_size),
-        "shard_records": cfg.output.shard_records,
-        "level": cfg.output.level,
-    }
-    split = cfg.output.split_by
-    writer = dataset_writer(out, split, **writer_args)
-    rejects = ShardWriter(
-        out,
-        subdir="rejects",
-        shard_bytes=parse_size(cfg.output.shard_size),
-        shard_records=cfg.output.shard_records,
-        level=cfg.output.level,
-    )
-    quarantine_parts: list[bytes] = []
-    optout_parts: list[bytes] = []
-    try:
-        for spec in specs:
-            data = read_unit_output(work, final, spec.index, "jsonl.zst")
-            if data:
-                lines = data.split(b"\n")
-                lines.pop()
-                if split:
-                    writer.write_lines_of(
-                        [orjson.loads(x) for x in lines], [x + b"\n" for x in lines]
-                    )
-                else:
-                    writer.write_block(data)
-                result.records_out += len(lines)
-            for k in range(len(segments)):
-                rdata = read_unit_output(work, k, spec.index, "rejects.zst")
-                if rdata:
-                    rejects.write_block(rdata)
-                q = read_unit_output(work, k, spec.index, "quarantine")
-                if q:
-                    quarantine_parts.append(q)
-                log = read_unit_output(work, k, spec.index, "optout")
-                if log:
-                    optout_parts.append(log)
-        result.shards = writer.close()
-        result.rejects = rejects.close()
-    except BaseException:
-        writer.abort()
-        rejects.abort()
-        raise
-    if parent_policy.withheld:
-        optout_parts.append(b"".join(orjson.dumps(p) + b"\n" for p in parent_policy.withheld))
-    if stream_quarantine is not None and stream_quarantine.tell():
-        quarantine_parts.append(stream_quarantine.getvalue())
-    if on_error is OnError.quarantine:
-        qpath = (
-            pipeline.resolve(cfg.quarantine)
-            if cfg.quarantine
-            else out / "quarantine" / "bad-lines.jsonl"
+        hashes = list(
+            engine.map(
+                hash_input,
+                [(spec, p.path, [(units[u].start, units[u].end) for u in p.units]) for p in inputs],
+            )
         )
-        atomic_write(qpath, b"".join(quarantine_parts))
-        result.quarantine = os.path.relpath(qpath, out) if qpath.is_relative_to(out) else str(qpath)
-    if any(stage.name == "optout" for stage in pipeline.stages):
-        atomic_write(out / OPTOUT_LOG, b"".join(optout_parts))
-        result.files.append(OPTOUT_LOG)
-    fsync_dir(out)
-    checkpoint("assembled")
+        for plan, (_whole, parts) in zip(inputs, hashes):
+            for u, sha in zip(plan.units, parts):
+                if work.is_done(0, u) and work.read_done(0, u).input_sha256 != sha:
+                    raise UsageError(
+                        f"{out}: cannot resume: input {plan.name} changed since the "
+                        "interrupted run (use --overwrite to start again)"
+                    )
+        bases: dict[int, int] = {}
+        for k in range(len(segments)):
+            progress.start_phase(describe_pass(segments, k), total_bytes if k == 0 else None)
+            if k > 0:
+                result.files.extend(
+                    _reduce(engine, spec, pipeline, segments[k - 1], results, units, work, workers)
+                )
+                bases = line_bases(units, results)
+            jobs = []
+            for unit in units:
+                if work.is_done(k, unit.index):
+                    results[(k, unit.index)] = work.read_done(k, unit.index)
+                    result.resumed_units += 1
+                    continue
+                jobs.append((spec, k, unit, bases.get(unit.index) if k else None))
+            for done in engine.map(run_pass_task, jobs):
+                results[(k, done.unit)] = done
+                progress.add_records(done.records_read)
+                checkpoint("unit")
+        ok = True
+    except UnitFailed as exc:
+        unit = units[exc.unit]
+        line = (exc.error.line or 0) + count_lines_before(units, unit)
+        raise InputError(exc.error.source, line, exc.error.problem) from None
+    finally:
+        engine.close(ok)
+        progress.close()
+    bases = line_bases(units, results)
+    _gather(result, pipeline, segments, units, inputs, hashes, results, bases)
+    _assemble(result, pipeline, segments, units, results, bases, work)
     result.seconds = time.monotonic() - started
     return result
+
+
+def line_bases(units: list[UnitSpec], results: dict) -> dict[int, int]:
+    """Lines of its input before each unit, from the first pass's counts."""
+    bases: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    for unit in units:
+        bases[unit.index] = seen.get(unit.input_index, 0)
+        seen[unit.input_index] = bases[unit.index] + results[(0, unit.index)].lines
+    return bases
 
 
 def finish_run(out: Path) -> None:
@@ -463,18 +336,135 @@ def finish_run(out: Path) -> None:
     remove_trash(out)
 
 
-def _clear_outputs(out: Path) -> None:
-    """Remove shards of an earlier, interrupted assembly; they are rewritten identically."""
-    for entry in out.iterdir():
-        if entry.is_dir() and not entry.name.startswith("."):
-            if entry.name not in ("rejects", "indexes", "quarantine") and any(
-                p.name.startswith("part-") for p in entry.iterdir()
-            ):
-                shutil.rmtree(entry)  # a split folder from an interrupted assembly
-            continue
-        if entry.name.startswith("part-") or (
-            entry.name.startswith(".part-") and entry.name.endswith(".tmp")
-        ):
-            entry.unlink()
-    if (out / "rejects").is_dir():
-        shutil.rmtree(out / "rejects")
+def _reduce(engine, spec, pipeline, segment, results, units, work, workers) -> list[str]:
+    """The global stage ending `segment`, partition groups packed to the memory budget."""
+    position = segment.ends_at
+    done = work.decisions(position) / "done.json"
+    if done.exists():
+        return orjson.loads(done.read_bytes())["files"]
+    memory = parse_size(pipeline.config.executor.memory)
+    sizes = [0] * FINE_PARTS
+    for unit in units:
+        for p, n in enumerate(results[(segment.index, unit.index)].part_bytes or []):
+            sizes[p] += n
+    groups, lo, acc = [], 0, 0
+    for p, n in enumerate(sizes):
+        if acc and (acc + n) * 4 > memory:  # unpickled keys and sort scratch: ~4x on disk
+            groups.append((lo, p))
+            lo, acc = p, 0
+        acc += n
+    groups.append((lo, FINE_PARTS))
+    info = ReduceInfo(
+        spec,
+        position,
+        work.keys(position),
+        work.decisions(position),
+        [u.index for u in units],
+        [results[(segment.index, u.index)].keyed for u in units],
+        groups,
+        memory,
+        pipeline.output_dir,
+        pipeline.config.name,
+        pipeline.config.version,
+        workers,
+    )
+    files = segment.ends_with.reduce_run(engine, info)
+    atomic_write(done, orjson.dumps({"files": files}))
+    return files
+
+
+def _gather(result, pipeline, segments, units, inputs, hashes, results, bases) -> None:
+    """Counts, stats and composition from the units' summaries; line numbers made global."""
+    stats = [StageStats() for _ in pipeline.stages]
+    final = len(segments) - 1
+    composition = Composition()
+    for (k, u), summary in sorted(results.items()):
+        if k == final and summary.composition is not None:
+            composition.merge_state(summary.composition)
+        result.errors += summary.errors
+        result.empty_lines += summary.empty_lines
+        if result.first_error is None and summary.first_error:
+            source, line, problem = summary.first_error
+            if summary.local_lines and line is not None:
+                line += bases[u]
+            result.first_error = InputError(source, line, problem).message
+        for key, data in summary.stats.items():
+            stats[int(key)].merge(StageStats.from_dict(data))
+    by_input: dict[int, int] = {}
+    for unit in units:
+        read = results[(0, unit.index)].records_read
+        by_input[unit.input_index] = by_input.get(unit.input_index, 0) + read
+        result.records_in += read
+    result.records_in += result.errors - sum(st.errors for st in stats)
+    result.records_out = sum(results[(final, u.index)].records_out for u in units)
+    result.stage_stats = stats
+    result.composition = composition.to_manifest()
+    result.inputs = [
+        {"path": p.name, "sha256": whole, "bytes": p.bytes, "records": by_input.get(n, 0)}
+        for n, (p, (whole, _parts)) in enumerate(zip(inputs, hashes))
+    ]
+
+
+def _assemble(result, pipeline, segments, units, results, bases, work: WorkDir) -> None:
+    """Units' shards renamed into place, numbered across units per folder (idempotent on a
+    resume); rejects likewise; side outputs concatenated in unit order."""
+    out = pipeline.output_dir
+    cfg = pipeline.config
+    final = len(segments) - 1
+    numbers: dict[str, int] = {}
+    for unit in units:
+        for shard in results[(final, unit.index)].shards:
+            result.shards.append(_place(out, work.output(unit.index), "", shard, numbers))
+    numbers = {}
+    for unit in units:
+        for k in range(len(segments)):
+            for shard in results[(k, unit.index)].rejects:
+                result.rejects.append(
+                    _place(out, work.rejects(k, unit.index), "rejects", shard, numbers)
+                )
+    quarantine, optout = [], []
+    for unit in units:
+        for k in range(len(segments)):
+            summary = results[(k, unit.index)]
+            if QUARANTINE in summary.side:
+                quarantine.append(work.unit_path(k, unit.index, QUARANTINE).read_bytes())
+            if OPTOUT in summary.side:
+                data = work.unit_path(k, unit.index, OPTOUT).read_bytes()
+                if summary.local_lines:
+                    data = _shift_lines(data, bases[unit.index])
+                optout.append(data)
+    if OnError(cfg.on_error) is OnError.quarantine:
+        qpath = (
+            pipeline.resolve(cfg.quarantine)
+            if cfg.quarantine
+            else out / "quarantine" / "bad-lines.jsonl"
+        )
+        atomic_write(qpath, b"".join(quarantine))
+        result.quarantine = os.path.relpath(qpath, out) if qpath.is_relative_to(out) else str(qpath)
+    if any(stage.name == "optout" for stage in pipeline.stages):
+        atomic_write(out / OPTOUT_LOG, b"".join(optout))
+        result.files.append(OPTOUT_LOG)
+    fsync_dir(out)
+    checkpoint("assembled")
+
+
+def _place(out: Path, folder: Path, subdir: str, shard: dict, numbers: dict[str, int]) -> ShardInfo:
+    """Move one unit's shard to its global name: `[subdir/][split/]part-NNNNN.jsonl.zst`."""
+    rel = Path(shard["path"])
+    split = rel.parent.as_posix() if rel.parent != Path(".") else ""
+    n = numbers.get(split, 0)
+    numbers[split] = n + 1
+    target_rel = Path(subdir, split, f"part-{n:05d}.jsonl.zst")
+    source, target = folder / rel, out / target_rel
+    if source.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    return ShardInfo(**{**shard, "path": target_rel.as_posix()})
+
+
+def _shift_lines(data: bytes, base: int) -> bytes:
+    rows = [orjson.loads(line) for line in data.splitlines()]
+    for row in rows:
+        if isinstance(row.get("line"), int):
+            row["line"] += base
+    return b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in rows)

@@ -1,39 +1,42 @@
-"""Cutting inputs into units of work, and the per-unit work itself.
+"""The work of one unit in one pass, as any worker runs it.
 
-A unit is a run of whole lines from one input (at most `chunk_size` bytes of them), numbered in
-input order. Units are cut by the parent from the decompressed stream, so their boundaries
-depend only on the data, never on timing or the worker count; the results of each unit are
-written to the run's work folder under final names only once complete, which is what makes a
-killed run resumable.
+A pass runs a segment of the pipeline over a unit: per-record stages, optionally ending in
+the map of a global stage (its keys go to disk, partitioned for the reduce), and starting,
+after the first pass, by applying the decisions of the global stage before it. The last pass
+writes the unit's final shards and rejects into the work folder under names fixed by the
+plan; the driver only renames them into place. Everything a worker needs comes from the
+`RunSpec`: it rebuilds the pipeline from the config data, once per process.
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import io
-import itertools
 import logging
 import os
 import pickle
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import zstandard
 
 from curate.composition import Composition
+from curate.errors import InputError
+from curate.executors.plan import UnitSpec, read_unit
+from curate.executors.sections import read_sections, write_sections
 from curate.fields import Fields
-from curate.io.decompress import iter_decompressed_background
-from curate.io.hashing import HashingReader
 from curate.io.policy import ErrorPolicy, OnError
-from curate.io.reader import Batch, _Truncated, iter_line_batches, parse_lines
-from curate.io.sources import Source
+from curate.io.reader import Batch, parse_lines
+from curate.io.split import dataset_writer
+from curate.io.writer import ShardWriter, parse_size
 from curate.privacy import PrivacyScreens
 from curate.records import dumps_record, dumps_records, set_path, split_path
 from curate.stages.base import ANNOTATE, Context, GlobalStage, Stage, StageStats
+
+log = logging.getLogger("curate.run")
 
 
 @dataclass
@@ -72,87 +75,11 @@ def plan_segments(stages: list[Stage]) -> list[Segment]:
     return segments
 
 
-@dataclass
-class UnitSpec:
-    index: int
-    source: str
-    first_line: int
-    lines: int
-
-
-@dataclass
-class InputInfo:
-    name: str
-    sha256: str = ""
-    bytes: int = 0
-    units: list[int] = field(default_factory=list)
-
-
-def cut_units(
-    sources: list[Source],
-    chunk_size: int,
-    policy: ErrorPolicy,
-    progress=None,
-) -> Iterator[tuple[UnitSpec, bytes, InputInfo]]:
-    """Yield (unit, its raw lines as bytes, its input) in input order.
-
-    Stream errors (truncated or corrupt compression) are handled here, by the parent, with the
-    run's policy; line-level errors are left to the workers.
-    """
-    index = 0
-
-    def unit(lines: list[bytes]) -> tuple[UnitSpec, bytes, InputInfo]:
-        nonlocal index
-        info.units.append(index)
-        index += 1
-        spec = UnitSpec(index - 1, source.name, start, len(lines))
-        return spec, b"\n".join(lines) + b"\n", info
-
-    for source in sources:
-        info = InputInfo(source.name)
-        fh = source.open()
-        reader = HashingReader(fh)
-        pending: list[bytes] = []
-        pending_bytes = 0
-        start = 1
-        try:
-            for lines in iter_line_batches(iter_decompressed_background(reader)):
-                if progress is not None:
-                    progress.advance_bytes(reader.bytes)
-                while lines:
-                    # the unit ends with the line that brings it to chunk_size
-                    # ends[i] + i: the unit's bytes (newlines included) after taking i lines
-                    ends = list(itertools.accumulate(map(len, lines), initial=pending_bytes))
-                    take = bisect.bisect_left(
-                        range(len(ends)), chunk_size, 1, key=lambda i, e=ends: e[i] + i
-                    )
-                    if take >= len(ends):
-                        pending.extend(lines)
-                        pending_bytes = ends[-1] + len(lines)
-                        break
-                    pending.extend(lines[:take])
-                    lines = lines[take:]
-                    yield unit(pending)
-                    start += len(pending)
-                    pending, pending_bytes = [], 0
-        except _Truncated as exc:
-            policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
-        finally:
-            if not source.is_stdin:
-                fh.close()
-        if pending:
-            yield unit(pending)
-        # a final, empty yield marks the input as fully read (its hash is complete)
-        info.sha256 = reader.sha.hexdigest()
-        info.bytes = reader.bytes
-        yield None, b"", info  # type: ignore[misc]
-
-
 class WorkDir:
     """The run's scratch folder inside the output folder: `<out>/.curate-work/`."""
 
     def __init__(self, out_dir: Path):
-        self.root = out_dir / ".curate-work"
+        self.root = Path(out_dir) / ".curate-work"
 
     def seg(self, k: int) -> Path:
         return self.root / f"seg{k}"
@@ -163,8 +90,22 @@ class WorkDir:
     def is_done(self, k: int, unit: int) -> bool:
         return self.unit_path(k, unit, "done.json").exists()
 
-    def read_done(self, k: int, unit: int) -> dict:
-        return orjson.loads(self.unit_path(k, unit, "done.json").read_bytes())
+    def read_done(self, k: int, unit: int) -> UnitResult:
+        return UnitResult.from_dict(orjson.loads(self.unit_path(k, unit, "done.json").read_bytes()))
+
+    def output(self, unit: int) -> Path:
+        """Where the last pass writes a unit's shards, before the driver renames them."""
+        return self.root / "out" / f"u{unit:06d}"
+
+    def rejects(self, k: int, unit: int) -> Path:
+        return self.root / "rejects" / f"p{k}" / f"u{unit:06d}"
+
+    def keys(self, position: int) -> Path:
+        """A global stage's keys, one file per unit, a section per partition."""
+        return self.root / "keys" / f"s{position}"
+
+    def decisions(self, position: int) -> Path:
+        return self.root / "decisions" / f"s{position}"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -178,7 +119,6 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 _ZSTD_LEVEL = 1  # scratch data: fast beats small
-log = logging.getLogger("curate.run")
 
 
 def _pack(data: bytes) -> bytes:
@@ -188,200 +128,327 @@ def _pack(data: bytes) -> bytes:
 def _unpack(data: bytes) -> bytes:
     if not data:
         return b""
-    dobj = zstandard.ZstdDecompressor().decompressobj()
-    return dobj.decompress(data)
+    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """All a worker needs to take part in a run; small and picklable."""
+
+    config_path: str
+    data: Any  # the pipeline config as parsed
+    base_dir: str
+    out_dir: str
+    key: str  # identifies the run's pipeline in a worker's cache
 
 
 @dataclass
-class RunSetup:
-    """What every worker needs; inherited through fork, so stages load once in the parent."""
-
+class WorkerState:
+    pipeline: Any
     segments: list[Segment]
     fields: Fields
+    screens: PrivacyScreens
+    work: WorkDir
     on_error: OnError
     keep_rejects: bool
-    work: WorkDir
-    screens: PrivacyScreens = field(default_factory=PrivacyScreens)
-    keep_last_duplicate: bool = False
+    keep_last: bool
+    split_by: str | None
+    writer_args: dict
 
 
-_SETUP: RunSetup | None = None
+_STATES: dict[str, WorkerState] = {}
 
 
-def install_setup(setup: RunSetup) -> None:
-    global _SETUP
-    _SETUP = setup
+def adopt_pipeline(spec: RunSpec, pipeline: Any) -> None:
+    """The driver's own pipeline serves as this process's worker state (no second setup)."""
+    _STATES.clear()
+    _STATES[spec.key] = _state_from(spec, pipeline)
 
 
-def run_unit(seg_index: int, spec: UnitSpec, payload: Any) -> dict:
-    """Process one unit through one segment and write its results; returns its summary.
-
-    For segment 0 `payload` is the unit's raw lines; later segments read the previous
-    segment's output and `payload` holds the decisions of the global stage before them.
-    """
-    setup = _SETUP
-    assert setup is not None, "install_setup() must run before run_unit()"
-    segment = setup.segments[seg_index]
-    work = setup.work
-    quarantine = io.BytesIO() if setup.on_error is OnError.quarantine else None
-    policy = setup.screens.install(
-        ErrorPolicy(setup.on_error, quarantine, setup.keep_last_duplicate)
+def _state_from(spec: RunSpec, pipeline: Any) -> WorkerState:
+    cfg = pipeline.config
+    return WorkerState(
+        pipeline,
+        plan_segments(pipeline.stages),
+        pipeline.fields,
+        PrivacyScreens.of(pipeline.stages),
+        WorkDir(Path(spec.out_dir)),
+        OnError(cfg.on_error),
+        cfg.output.rejects,
+        cfg.duplicate_keys == "last",
+        cfg.output.split_by,
+        {
+            "shard_bytes": parse_size(cfg.output.shard_size),
+            "shard_records": cfg.output.shard_records,
+            "level": cfg.output.level,
+        },
     )
-    ctx = Context(policy, keep_rejects=setup.keep_rejects)
+
+
+def state_of(spec: RunSpec) -> WorkerState:
+    """The run's pipeline in this process, built from the spec the first time it is asked."""
+    state = _STATES.get(spec.key)
+    if state is None:
+        from curate.pipeline import pipeline_from_doc
+        from curate.yamlconf import LocatedYaml
+
+        doc = LocatedYaml(Path(spec.config_path), spec.data, {})
+        pipeline = pipeline_from_doc(doc, Path(spec.base_dir), check=False)
+        state = _state_from(spec, pipeline)
+        _STATES.clear()  # one run at a time per process
+        _STATES[spec.key] = state
+    return state
+
+
+@dataclass
+class UnitResult:
+    """What a unit's pass tells the driver: counts, where its files are, never records."""
+
+    unit: int
+    k: int
+    source: str
+    lines: int = 0  # lines the unit owns (first pass): line numbers of later units build on it
+    records_read: int = 0
+    records_out: int = 0
+    keyed: int = 0  # records the global stage at the end of this pass keyed
+    errors: int = 0
+    empty_lines: int = 0
+    first_error: list | None = None  # [source, line, problem]
+    local_lines: bool = False  # line numbers above (and in proofs) count from the unit's start
+    modified: bool = False
+    stats: dict[str, dict] = field(default_factory=dict)
+    composition: dict | None = None
+    input_sha256: str | None = None
+    input_bytes: int = 0
+    shards: list[dict] = field(default_factory=list)  # relative to the unit's output folder
+    rejects: list[dict] = field(default_factory=list)  # relative to its rejects folder
+    side: dict[str, str] = field(default_factory=dict)  # side output name -> file
+    part_bytes: list[int] | None = None  # bytes of its keys per partition
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UnitResult:
+        return cls(**data)
+
+
+# ---- side outputs ----------------------------------------------------------------------------
+
+QUARANTINE = "quarantine"
+OPTOUT = "optout"
+
+
+def _write_side(work: WorkDir, k: int, unit: int, name: str, data: bytes) -> str:
+    path = work.unit_path(k, unit, name)
+    atomic_write(path, data)
+    return path.name
+
+
+# ---- one pass over one unit -------------------------------------------------------------------
+
+
+def run_pass(spec: RunSpec, k: int, unit: UnitSpec, line_base: int | None) -> UnitResult:
+    """Unit `unit` through segment `k`; its results on disk, its summary returned.
+
+    `line_base`: lines of the input before this unit, when known (every pass after the
+    first); unknown, line numbers count from the unit's start and the driver adds the rest.
+    """
+    state = state_of(spec)
+    segment = state.segments[k]
+    work = state.work
+    quarantine = io.BytesIO() if state.on_error is OnError.quarantine else None
+    policy = state.screens.install(ErrorPolicy(state.on_error, quarantine, state.keep_last))
+    policy.line_base = line_base or 0
+    ctx = Context(policy, keep_rejects=state.keep_rejects)
+    result = UnitResult(unit.index, k, unit.source, local_lines=line_base is None)
+    last = k == len(state.segments) - 1
+    next_applies_only = k + 1 == len(state.segments) - 1 and not state.segments[k + 1].stages
     stats: dict[str, StageStats] = {}
 
-    last = seg_index == len(setup.segments) - 1
-    if seg_index > 0 and last and not segment.stages:
-        return _run_apply_only(seg_index, spec, payload, ctx, policy, quarantine)
-    next_applies_only = (
-        seg_index + 1 == len(setup.segments) - 1 and not setup.segments[seg_index + 1].stages
-    )
-
-    input_sha256 = None
-    if seg_index == 0:
-        input_sha256 = hashlib.sha256(payload).hexdigest()
-        lines = payload.split(b"\n")
-        lines.pop()
-        batch = parse_lines(spec.source, spec.first_line, lines, policy)
-        records_read = len(batch.records)
+    if k > 0 and last and not segment.stages:
+        batch = _apply_only(state, segment, k, unit, ctx, result)
     else:
-        prev = work.read_done(seg_index - 1, spec.index)
-        data = _unpack(work.unit_path(seg_index - 1, spec.index, "jsonl.zst").read_bytes())
-        lines = data.split(b"\n")
-        lines.pop()
-        records = [orjson.loads(line) for line in lines]
-        batch = Batch(spec.source, records, prev["linenos"], lines, prev["modified"])
-        records_read = len(records)
-        stats[str(segment.applies_at)] = st = StageStats()
-        setup.screens.before_stage(ctx, segment.applies_at)
-        batch = _apply_decisions(segment.applies, batch, payload, ctx, st)
-
-    for position, stage in zip(segment.stage_at, segment.stages):
-        stats[str(position)] = st = StageStats()
-        setup.screens.before_stage(ctx, position)
-        batch = stage.process(batch, ctx, st) if batch.records else batch
-    setup.screens.before_stage(ctx, segment.ends_at)
-
-    keys = None
-    if segment.ends_with is not None:
-        # the map only computes keys; its time is the stage's, its counts come with the reduce
-        st = StageStats()
-        batch, keys = segment.ends_with.map_keys(batch, ctx, st)
-        stats[str(segment.ends_at)] = StageStats(
-            records_in=st.errors, errors=st.errors, seconds=st.seconds
-        )
-        atomic_write(
-            work.unit_path(seg_index, spec.index, "keys.pkl"),
-            pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL),
-        )
-
-    composition = None
-    if last or next_applies_only:  # the next pass only drops: it adjusts this composition
-        comp = Composition()
-        comp.add_records(batch.records, setup.fields)
-        composition = comp.to_state()
-
-    atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(batch.to_bytes()))
+        if k == 0:
+            batch = _read_input(unit, policy, result)
+        else:
+            batch = _read_previous(work, k, unit, result)
+            stats[str(segment.applies_at)] = st = StageStats()
+            state.screens.before_stage(ctx, segment.applies_at)
+            decisions = load_decisions(work, segment.applies_at, unit.index)
+            batch = _apply_decisions(segment.applies, batch, decisions, ctx, st)
+        for position, stage in zip(segment.stage_at, segment.stages):
+            stats[str(position)] = st = StageStats()
+            state.screens.before_stage(ctx, position)
+            batch = stage.process(batch, ctx, st) if batch.records else batch
+        state.screens.before_stage(ctx, segment.ends_at)
+        if segment.ends_with is not None:
+            # the map only computes keys; its time is the stage's, its counts come with the
+            # decisions
+            st = StageStats()
+            batch, keys = segment.ends_with.map_keys(batch, ctx, st)
+            stats[str(segment.ends_at)] = StageStats(
+                records_in=st.errors, errors=st.errors, seconds=st.seconds
+            )
+            result.keyed = len(batch.records)
+            folder = work.keys(segment.ends_at)
+            sections = segment.ends_with.shuffle(keys, unit.index, folder)
+            write_sections(folder / f"u{unit.index:06d}.sec", sections)
+            result.part_bytes = _section_bytes(folder / f"u{unit.index:06d}.sec")
+        if last or next_applies_only:  # the next pass only drops: it adjusts this composition
+            comp = Composition()
+            comp.add_records(batch.records, state.fields)
+            result.composition = comp.to_state()
+        result.stats = {key: v.to_dict() | {"seconds": v.seconds} for key, v in stats.items()}
+    result.records_out = len(batch.records)
+    result.modified = batch.modified
+    if last:
+        result.shards = _write_output(state, unit.index, batch)
+    else:
+        atomic_write(work.unit_path(k, unit.index, "jsonl.zst"), _pack(batch.to_bytes()))
+        lines = np.asarray(batch.linenos, dtype=np.int64) - policy.line_base
+        atomic_write(work.unit_path(k, unit.index, "lines.npy"), lines.tobytes())
     if ctx.rejects:
-        data = dumps_records(ctx.rejects)
-        atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(data))
+        writer = ShardWriter(work.rejects(k, unit.index), threads=0, **state.writer_args)
+        writer.write_block(dumps_records(ctx.rejects))
+        result.rejects = [s.to_dict() for s in writer.close()]
     if quarantine is not None and quarantine.tell():
-        atomic_write(work.unit_path(seg_index, spec.index, "quarantine"), quarantine.getvalue())
+        result.side[QUARANTINE] = _write_side(
+            work, k, unit.index, QUARANTINE, quarantine.getvalue()
+        )
     proofs = ctx.optout_log + policy.withheld
     if proofs:
         dumps = orjson.dumps
         data = b"".join(dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in proofs)
-        atomic_write(work.unit_path(seg_index, spec.index, "optout"), data)
-    summary = {
-        "unit": spec.index,
-        "source": spec.source,
-        "records_read": records_read,
-        "records_out": len(batch.records),
-        "rejects": len(ctx.rejects),
-        "errors": policy.errors,
-        "empty_lines": policy.empty_lines,
-        "first_error": policy.first_error,
-        "modified": batch.modified,
-        # later passes that run stages need line numbers for their error messages
-        "linenos": [] if last or next_applies_only else list(batch.linenos),
-        "stats": {k: v.to_dict() | {"seconds": v.seconds} for k, v in stats.items()},
-        "composition": composition,
-        "input_sha256": input_sha256,  # what a resume checks before reusing this unit
-    }
-    atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
+        result.side[OPTOUT] = _write_side(work, k, unit.index, OPTOUT, data)
+    result.errors += policy.errors
+    result.empty_lines += policy.empty_lines
+    if policy.first_error_at is not None:
+        source, line, problem = policy.first_error_at
+        result.first_error = [source, line, problem]
+    atomic_write(work.unit_path(k, unit.index, "done.json"), orjson.dumps(result.to_dict()))
     log.debug(
-        "unit %d pass %d done: %d records in, %d out, %d rejected, %d errors",
-        spec.index,
-        seg_index,
-        records_read,
-        summary["records_out"],
-        summary["rejects"],
-        policy.errors,
+        "unit %d pass %d done: %d in, %d out",
+        unit.index,
+        k,
+        result.records_read,
+        result.records_out,
     )
-    return summary
+    return result
 
 
-def _run_apply_only(
-    seg_index: int, spec: UnitSpec, decisions: dict, ctx: Context, policy: ErrorPolicy, quarantine
-) -> dict:
+class UnitFailed(Exception):
+    """A bad line under `on_error: fail`, found where only the unit's own line is known."""
+
+    def __init__(self, unit: int, error: InputError):
+        super().__init__(error.message)
+        self.unit = unit
+        self.error = error
+
+    def __reduce__(self):
+        return (UnitFailed, (self.unit, self.error))
+
+
+def run_pass_task(spec: RunSpec, k: int, unit: UnitSpec, line_base: int | None) -> UnitResult:
+    try:
+        return run_pass(spec, k, unit, line_base)
+    except InputError as exc:
+        if line_base is None and exc.line is not None:
+            raise UnitFailed(unit.index, exc) from None
+        raise
+
+
+def _section_bytes(path: Path) -> list[int]:
+    from curate.executors.sections import section_sizes
+    from curate.stages.base import FINE_PARTS
+
+    return section_sizes(path, FINE_PARTS).tolist()
+
+
+def _read_input(unit: UnitSpec, policy: ErrorPolicy, result: UnitResult) -> Batch:
+    read = read_unit(unit)
+    result.input_sha256 = read.sha256
+    result.input_bytes = unit.size
+    batch = parse_lines(unit.source, 1, read.lines, policy, bom=False)
+    result.lines = len(read.lines)
+    if read.error is not None:
+        result.lines += 1
+        policy.bad_line(unit.source, len(read.lines) + 1, str(read.error), read.partial or None)
+    result.records_read = len(batch.records)
+    return batch
+
+
+def _read_previous(work: WorkDir, k: int, unit: UnitSpec, result: UnitResult) -> Batch:
+    prev = work.read_done(k - 1, unit.index)
+    data = _unpack(work.unit_path(k - 1, unit.index, "jsonl.zst").read_bytes())
+    lines = data.split(b"\n")
+    lines.pop()
+    records = [orjson.loads(line) for line in lines]
+    linenos = np.frombuffer(work.unit_path(k - 1, unit.index, "lines.npy").read_bytes(), np.int64)
+    result.records_read = len(records)
+    return Batch(unit.source, records, linenos.tolist(), lines, prev.modified)
+
+
+def _write_output(state: WorkerState, unit: int, batch: Batch) -> list[dict]:
+    folder = state.work.output(unit)
+    writer = dataset_writer(folder, state.split_by, **state.writer_args)
+    if isinstance(writer, ShardWriter):
+        writer = ShardWriter(folder, threads=0, **state.writer_args)
+    try:
+        if batch.records:
+            writer.write_batch(batch)
+        shards = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return [s.to_dict() for s in shards]
+
+
+def _apply_only(
+    state: WorkerState, segment: Segment, k: int, unit: UnitSpec, ctx: Context, result: UnitResult
+) -> Batch:
     """The last pass when it only applies a global stage's decisions: lines in, lines out.
 
     Only the dropped records are parsed (for rejects, and to take them out of the
     composition the previous pass computed), so a dedup at the end of a pipeline does not pay
     for parsing the data twice.
     """
-    setup = _SETUP
-    segment = setup.segments[seg_index]
-    work = setup.work
-    prev = work.read_done(seg_index - 1, spec.index)
-    data = _unpack(work.unit_path(seg_index - 1, spec.index, "jsonl.zst").read_bytes())
+    work = state.work
+    prev = work.read_done(k - 1, unit.index)
+    data = _unpack(work.unit_path(k - 1, unit.index, "jsonl.zst").read_bytes())
+    decisions = load_decisions(work, segment.applies_at, unit.index)
     comp = Composition()
-    if prev.get("composition"):
-        comp.merge_state(prev["composition"])
-    st = StageStats(records_in=prev["records_out"])
-    setup.screens.before_stage(ctx, segment.applies_at)
+    if prev.composition:
+        comp.merge_state(prev.composition)
+    st = StageStats(records_in=prev.records_out)
+    state.screens.before_stage(ctx, segment.applies_at)
+    lines = data.split(b"\n")
+    lines.pop()
     if decisions:
-        lines = data.split(b"\n")
-        lines.pop()
-        dropped_records = []
         name = segment.applies.name if segment.applies else "?"
+        dropped_records = []
         for i in sorted(decisions):
             reason, details = decisions[i]
             record = orjson.loads(lines[i])
             if reason == ANNOTATE:
-                comp.add_records([record], setup.fields, sign=-1)  # counted again, annotated
+                comp.add_records([record], state.fields, sign=-1)  # counted again, annotated
                 _annotate(record, details)
-                comp.add_records([record], setup.fields)
+                comp.add_records([record], state.fields)
                 lines[i] = dumps_record(record)
                 continue
             dropped_records.append(record)
             st.dropped[reason] += 1
             ctx.reject(record, name, reason, details)
             lines[i] = None
-        comp.add_records(dropped_records, setup.fields, sign=-1)
-        kept = [line for line in lines if line is not None]
-        data = b"\n".join(kept) + b"\n" if kept else b""
+        comp.add_records(dropped_records, state.fields, sign=-1)
+        lines = [line for line in lines if line is not None]
     st.records_out = st.records_in - sum(st.dropped.values())
-    atomic_write(work.unit_path(seg_index, spec.index, "jsonl.zst"), _pack(data))
-    if ctx.rejects:
-        blob = dumps_records(ctx.rejects)
-        atomic_write(work.unit_path(seg_index, spec.index, "rejects.zst"), _pack(blob))
-    summary = {
-        "unit": spec.index,
-        "source": spec.source,
-        "records_read": prev["records_out"],
-        "records_out": st.records_out,
-        "rejects": len(ctx.rejects),
-        "errors": 0,
-        "empty_lines": 0,
-        "first_error": None,
-        "modified": prev["modified"],
-        "linenos": [],
-        "stats": {str(segment.applies_at): st.to_dict() | {"seconds": st.seconds}},
-        "composition": comp.to_state(),
-    }
-    atomic_write(work.unit_path(seg_index, spec.index, "done.json"), orjson.dumps(summary))
-    return summary
+    result.records_read = prev.records_out
+    result.composition = comp.to_state()
+    result.stats = {str(segment.applies_at): st.to_dict() | {"seconds": st.seconds}}
+    # the lines are written as they are; records only where a split needs their values
+    records = [orjson.loads(line) for line in lines] if state.split_by else [None] * len(lines)
+    return Batch(unit.source, records, [], lines, False)  # type: ignore[arg-type]
 
 
 def _apply_decisions(
@@ -418,13 +485,55 @@ def _annotate(record: dict, values: dict[str, Any]) -> None:
         set_path(record, split_path(path), value)
 
 
-def load_keys(work: WorkDir, seg_index: int, unit: int) -> Any:
-    return pickle.loads(work.unit_path(seg_index, unit, "keys.pkl").read_bytes())
+def load_decisions(work: WorkDir, position: int | None, unit: int) -> dict[int, tuple[str, Any]]:
+    """The decisions of the global stage at `position` for one unit's records, by row:
+    its section of every decision file the stage's reduce wrote."""
+    if position is None:
+        return {}
+    folder = work.decisions(position)
+    out: dict[int, tuple[str, Any]] = {}
+    for path in sorted(folder.glob("d*.sec")):
+        for _key, part in read_sections(path, unit):
+            out.update(part)
+    return out
 
 
-def read_unit_output(work: WorkDir, seg_index: int, unit: int, suffix: str) -> bytes:
-    path = work.unit_path(seg_index, unit, suffix)
-    if not path.exists():
-        return b""
-    data = path.read_bytes()
-    return data if suffix in ("quarantine", "optout") else _unpack(data)
+# ---- hashing inputs ---------------------------------------------------------------------------
+
+
+def hash_input(spec: RunSpec, path: str, ranges: list[tuple[int, int]]) -> tuple[str, list[str]]:
+    """An input's SHA-256, and that of each unit's byte range (what a resume checks)."""
+    whole = hashlib.sha256()
+    parts = []
+    with open(path, "rb") as fh:
+        pos = 0
+        for start, end in ranges:
+            if start > pos:  # bytes no unit owns (never, for a plan of the whole file)
+                whole.update(fh.read(start - pos))
+            part = hashlib.sha256()
+            left = end - start
+            while left > 0:
+                data = fh.read(min(left, 1 << 22))
+                if not data:
+                    break
+                whole.update(data)
+                part.update(data)
+                left -= len(data)
+            parts.append(part.hexdigest())
+            pos = end
+        while data := fh.read(1 << 22):
+            whole.update(data)
+    return whole.hexdigest(), parts
+
+
+def load_pickle(path: Path) -> Any:
+    return pickle.loads(path.read_bytes())
+
+
+def load_decisions_file(folder: Path) -> dict[int, dict]:
+    """Every unit's decisions from a reduce's decision files (for index writers)."""
+    out: dict[int, dict] = {}
+    for path in sorted(folder.glob("d*.sec")):
+        for unit, part in read_sections(path, 0, 1 << 62):
+            out.setdefault(unit, {}).update(part)
+    return out

@@ -44,14 +44,21 @@ class ErrorPolicy:
         self.errors = 0
         self.empty_lines = 0
         self.first_error: str | None = None
+        self.first_error_at: tuple[str, int | None, str] | None = None
+        # added to line numbers: a worker reading part of a file knows its lines from the
+        # unit's start until the driver tells it where the unit starts
+        self.line_base = 0
 
     def bad_line(self, source: str, line: int | None, problem: str, raw: bytes | None) -> None:
+        if line is not None:
+            line += self.line_base
         error = InputError(source, line, problem)
         if self.mode is OnError.fail:
             raise error
         self.errors += 1
         if self.first_error is None:
             self.first_error = error.message
+            self.first_error_at = (source, line, problem)
         if self.quarantine is not None and raw:
             raw = raw.rstrip(b"\n")
             if self.screen is not None:

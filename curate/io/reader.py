@@ -165,13 +165,15 @@ def describe_json_error(exc: orjson.JSONDecodeError, line: bytes) -> str:
     return f"invalid JSON: {detail}"
 
 
-def parse_lines(source: str, first_line: int, lines: list[bytes], policy: ErrorPolicy) -> Batch:
+def parse_lines(
+    source: str, first_line: int, lines: list[bytes], policy: ErrorPolicy, bom: bool | None = None
+) -> Batch:
     """Parse one batch of lines; bad ones go to the policy, blank ones are counted.
 
     The common case (every line a JSON object) takes a fast path: one list comprehension,
     and the line list itself serves as the raw lines.
     """
-    if first_line == 1 and lines and lines[0].startswith(BOM):
+    if (first_line == 1 if bom is None else bom) and lines and lines[0].startswith(BOM):
         lines[0] = lines[0][len(BOM) :]
     loads = orjson.loads
     try:

@@ -216,22 +216,49 @@ class RecordStage(Stage):
         return out
 
 
-@dataclass
-class ReduceContext:
-    """What a global stage's reduce may need about the run: where the dataset goes, its name."""
+# Keys of a global stage are cut into this many partitions by each map task; the reduce packs
+# consecutive partitions into jobs that fit the memory budget.
+FINE_PARTS = 1024
 
+
+@dataclass
+class ReduceInfo:
+    """What a global stage's reduce needs about the run: where the keys are, how the units
+    line up, what to write, and within what memory."""
+
+    spec: Any  # the run's RunSpec: jobs rebuild the stage from it
+    position: int  # the stage's place in the pipeline
+    keys: Path  # u{unit:06d}.sec per unit, a section per partition
+    decisions: Path  # d{job:05d}.sec, a section per unit
+    units: list[int]
+    counts: list[int]  # records each unit keyed
+    groups: list[tuple[int, int]]  # ranges of partitions, one job each
+    memory: int
     out_dir: Path | None = None
     name: str = ""
     version: str = ""
-    position: int = 0  # the stage's place in the pipeline, for file names
-    files: list[str] = field(default_factory=list)  # written into out_dir, for the manifest
+    workers: int = 1
+
+    def offsets(self):
+        """Position of each unit's first keyed record in the whole input."""
+        import numpy as np
+
+        return np.concatenate(([0], np.cumsum(self.counts, dtype=np.int64))).astype(np.int64)
+
+    def unit_file(self, unit: int) -> Path:
+        return self.keys / f"u{unit:06d}.sec"
+
+    def decision_file(self, job: int) -> Path:
+        return self.decisions / f"d{job:05d}.sec"
 
 
 class GlobalStage(Stage):
     """A stage whose decision for a record depends on other records.
 
-    `process` (+ `flush` at the end) is the streaming form used in pipes. `map_keys` and
-    `reduce` are the split form used by executors; both must keep exactly the same records.
+    `process` (+ `flush` at the end) is the streaming form used in pipes. `map_keys`,
+    `shuffle` and `reduce_run` are the split form executors use: keys per unit, cut into
+    partitions, resolved partition by partition on any worker. Both forms must keep exactly
+    the same records.
     """
 
     is_global = True
@@ -250,8 +277,12 @@ class GlobalStage(Stage):
         """Small keys for the records of a batch; records whose key fails are errors, dropped."""
         raise NotImplementedError
 
-    def reduce(
-        self, unit_keys: list[Any], rctx: ReduceContext
-    ) -> list[dict[int, tuple[str, dict]]]:
-        """From every unit's keys, in input order: per unit, {record index: (reason, details)}."""
+    def shuffle(self, keys: Any, unit: int, folder: Path) -> dict[int, Any]:
+        """One unit's keys by partition (0..FINE_PARTS-1). May write per-unit files of its
+        own into `folder` (e.g. signatures that only some reduce jobs read)."""
+        raise NotImplementedError
+
+    def reduce_run(self, engine: Any, info: ReduceInfo) -> list[str]:
+        """Decide from the keys, on `engine`: write decision files (a section per unit, rows
+        to (reason, details)); return the dataset files written (indexes), relative."""
         raise NotImplementedError

@@ -24,19 +24,20 @@ from curate.dedup.exact_index import (
     INDEX_SUFFIX,
     LoadedIndex,
     prefer_survivors,
-    resolve_keep_first,
     resolve_partition,
     save_index,
 )
 from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
 from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
 from curate.errors import ConfigError
+from curate.executors.sections import read_sections, write_sections
 from curate.io.reader import Batch
 from curate.records import dumps_record, get_path, split_path
 from curate.stages.base import (
+    FINE_PARTS,
     Context,
     GlobalStage,
-    ReduceContext,
+    ReduceInfo,
     StageConfig,
     StageStats,
 )
@@ -44,6 +45,7 @@ from curate.stages.base import (
 # streaming (pipe) mode holds a Python set of 16-byte keys: about this many bytes a record
 SET_BYTES_PER_RECORD = 100
 SPILL_PARTITIONS = 256
+FINE_BITS = FINE_PARTS.bit_length() - 1
 
 
 class KeepConfig(StageConfig):
@@ -229,75 +231,101 @@ class DedupExactStage(GlobalStage):
         stats.seconds += time.perf_counter() - started
         return batch, keys
 
-    def reduce(
-        self, unit_keys: list[Any], rctx: ReduceContext
-    ) -> list[dict[int, tuple[str, dict]]]:
-        counts = [len(k["digests"]) for k in unit_keys]
-        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        dropped, kept = resolve_keep_first([k["digests"] for k in unit_keys], self.memory)
+    def shuffle(self, keys: Any, unit: int, folder: Path) -> dict[int, Any]:
+        """Partition by the digest's top bits: a partition holds every copy of its keys."""
+        digests = keys["digests"]
+        head = digests.view(np.uint8).reshape(-1, 16)
+        part = ((head[:, 0].astype(np.int64) << 8) | head[:, 1]) >> (16 - FINE_BITS)
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(FINE_PARTS + 1))
+        ids, ranks = keys["ids"], keys.get("ranks")
+        sections = {}
+        for p in np.flatnonzero(np.diff(bounds)).tolist():
+            rows = order[bounds[p] : bounds[p + 1]]
+            sections[p] = (
+                rows.astype(np.int64),
+                digests[rows],
+                [ids[i] for i in rows.tolist()],
+                None if ranks is None else [ranks[i] for i in rows.tolist()],
+            )
+        return sections
 
-        def locate(pos: int) -> tuple[int, int]:
-            unit = int(np.searchsorted(offsets, pos, side="right") - 1)
-            return unit, int(pos - offsets[unit])
-
-        def id_at(pos: int) -> str:
-            unit, i = locate(pos)
-            return unit_keys[unit]["ids"][i]
-
-        decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
-        if isinstance(self.config.keep, str):
-            units = np.searchsorted(offsets, dropped, side="right") - 1
-            rows = dropped - offsets[units]
-            of_units = np.searchsorted(offsets, kept, side="right") - 1
-            of_rows = kept - offsets[of_units]
-            for unit, i, of_unit, of_row in zip(
-                units.tolist(), rows.tolist(), of_units.tolist(), of_rows.tolist()
-            ):
-                of_id = unit_keys[of_unit]["ids"][of_row]
-                decisions[unit][i] = ("duplicate", {"duplicate_of": of_id})
-        else:
-            groups: dict[int, list[int]] = {}
-            for pos, of in zip(dropped.tolist(), kept.tolist()):
-                groups.setdefault(of, [of]).append(pos)
-            ranks = {}
-            for members in groups.values():
-                for pos in members:
-                    unit, i = locate(pos)
-                    ranks[pos] = unit_keys[unit]["ranks"][i]
-            survivors = prefer_survivors(groups, ranks, self.config.keep.prefer)
-            for first, members in groups.items():
-                survivor = survivors[first]
-                for pos in members:
-                    if pos != survivor:
-                        unit, i = locate(pos)
-                        decisions[unit][i] = ("duplicate", {"duplicate_of": id_at(survivor)})
-        if self.against:
-            for unit, keys in enumerate(unit_keys):
-                for i, hit in enumerate(self._against_hit(keys["digests"])):
-                    if hit is not None:
-                        decisions[unit][i] = ("duplicate", {"duplicate_of": hit})
-        self._save_indexes(unit_keys, decisions, rctx)
-        return decisions
-
-    def _save_indexes(
-        self, unit_keys: list[Any], decisions: list[dict], rctx: ReduceContext
-    ) -> None:
-        """The kept records' keys: into the version folder always, and to `index` if asked."""
-        digests, ids = [], []
-        for keys, dropped in zip(unit_keys, decisions):
-            keep = np.ones(len(keys["digests"]), dtype=bool)
-            if dropped:
-                keep[list(dropped)] = False
-            digests.append(keys["digests"][keep])
-            ids.extend(itertools.compress(keys["ids"], keep.tolist()))
+    def reduce_run(self, engine: Any, info: ReduceInfo) -> list[str]:
+        jobs = [(info, job, lo, hi) for job, (lo, hi) in enumerate(info.groups)]
+        parts = list(engine.map(_exact_job, jobs))
+        digests = [np.frombuffer(d, DIGEST_DTYPE) for d, _ids in parts]
         all_digests = np.concatenate(digests) if digests else np.zeros(0, DIGEST_DTYPE)
-        label = {"name": rctx.name, "version": rctx.version, "stage": self.name}
-        if rctx.out_dir is not None:
-            rel = f"indexes/{rctx.position}-{self.name}{INDEX_SUFFIX}"
-            save_index(rctx.out_dir / rel, all_digests, ids, label)
-            rctx.files.append(rel)
+        ids = [i for _d, part_ids in parts for i in part_ids]
+        label = {"name": info.name, "version": info.version, "stage": self.name}
+        files = []
+        if info.out_dir is not None:
+            rel = f"indexes/{info.position}-{self.name}{INDEX_SUFFIX}"
+            save_index(Path(info.out_dir) / rel, all_digests, ids, label)
+            files.append(rel)
         if self.config.index is not None:
             save_index(Path(self.config.index), all_digests, ids, label)
+        return files
+
+    def resolve(self, info: ReduceInfo, job: int, lo: int, hi: int) -> tuple[bytes, list[str]]:
+        """One group of partitions: decisions by unit, and the kept keys (sorted)."""
+        offsets = info.offsets()
+        pos, digs, ids, ranks = [], [], [], []
+        for u in info.units:
+            for _p, (rows, digests, part_ids, part_ranks) in read_sections(
+                info.unit_file(u), lo, hi
+            ):
+                pos.append(rows + offsets[u])
+                digs.append(digests)
+                ids.extend(part_ids)
+                ranks.extend(part_ranks or [None] * len(rows))
+        if not pos:
+            write_sections(info.decision_file(job), {})
+            return b"", []
+        positions = np.concatenate(pos)
+        digests = np.concatenate(digs)
+        order = np.argsort(positions, kind="stable")
+        positions, digests = positions[order], digests[order]
+        ids = [ids[i] for i in order.tolist()]
+        ranks = [ranks[i] for i in order.tolist()]
+        at = {p: i for i, p in enumerate(positions.tolist())}
+        dropped, kept = resolve_partition(digests, positions)
+        verdict: dict[int, str] = {}  # position -> id it duplicates
+        if isinstance(self.config.keep, str):
+            for d, k in zip(dropped.tolist(), kept.tolist()):
+                verdict[d] = ids[at[k]]
+        else:
+            groups: dict[int, list[int]] = {}
+            for d, k in zip(dropped.tolist(), kept.tolist()):
+                groups.setdefault(k, [k]).append(d)
+            rank_of = {p: ranks[at[p]] for members in groups.values() for p in members}
+            survivors = prefer_survivors(groups, rank_of, self.config.keep.prefer)
+            for first, members in groups.items():
+                for p in members:
+                    if p != survivors[first]:
+                        verdict[p] = ids[at[survivors[first]]]
+        if self.against:
+            for i, hit in enumerate(self._against_hit(digests)):
+                if hit is not None:
+                    verdict[int(positions[i])] = hit
+        by_unit: dict[int, dict] = {}
+        unit_of = np.searchsorted(offsets, positions, side="right") - 1
+        for p, of in verdict.items():
+            u = int(unit_of[at[p]])
+            by_unit.setdefault(u, {})[p - int(offsets[u])] = ("duplicate", {"duplicate_of": of})
+        write_sections(info.decision_file(job), by_unit)
+        keep = np.ones(len(positions), dtype=bool)
+        keep[[at[p] for p in verdict]] = False
+        kept_digests = digests[keep]
+        kept_ids = list(itertools.compress(ids, keep.tolist()))
+        order = np.argsort(kept_digests, kind="stable")
+        return kept_digests[order].tobytes(), [kept_ids[i] for i in order.tolist()]
+
+
+def _exact_job(info: ReduceInfo, job: int, lo: int, hi: int) -> tuple[bytes, list[str]]:
+    from curate.executors.units import state_of
+
+    stage = state_of(info.spec).pipeline.stages[info.position]
+    return stage.resolve(info, job, lo, hi)
 
 
 _HEAD = struct.Struct("<qIBI")  # line number, source index, modified flag, length

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import pickle
 import time
 from collections import deque
 from pathlib import Path
@@ -20,17 +21,20 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from curate.dedup.exact_index import rank_comparator
-from curate.dedup.lsh import NearDecider, band_keys, candidate_mask, optimal_params
+from curate.dedup.lsh import NearDecider, band_keys, optimal_params
 from curate.dedup.minhash import MinHasher, ShingleSets, unique_per_doc
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
 from curate.errors import ConfigError, RecordError
 from curate.executors.forked import OrderedWorkers
+from curate.executors.sections import read_sections, write_sections
+from curate.executors.units import atomic_write
 from curate.io.reader import Batch
 from curate.records import get_path, split_path
 from curate.stages.base import (
+    FINE_PARTS,
     Context,
     GlobalStage,
-    ReduceContext,
+    ReduceInfo,
     StageConfig,
     StageStats,
 )
@@ -43,6 +47,7 @@ def _sketch_job(texts: list[str]):
     return _POOL_STAGE._sketch(texts)
 
 
+FINE_BITS = FINE_PARTS.bit_length() - 1
 JOB_BYTES = 2 << 20  # text per pool job: fewer, larger jobs keep both cores busy
 
 
@@ -319,75 +324,235 @@ class DedupNearStage(GlobalStage):
             "ids": [self._id(r) for r in batch.records],
         }
 
-    def reduce(
-        self, unit_keys: list[Any], rctx: ReduceContext
-    ) -> list[dict[int, tuple[str, dict]]]:
-        counts = [len(k["keys"]) for k in unit_keys]
-        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        all_keys = (
-            np.concatenate([k["keys"] for k in unit_keys])
-            if unit_keys
-            else np.zeros((0, self.bands), np.uint64)
-        )
-        external = [ix.keys for ix in self.against]
-        n_ext = sum(len(k) for k in external)
-        mask = candidate_mask(np.concatenate([*external, all_keys]) if external else all_keys)
-        candidates = np.flatnonzero(mask[n_ext:])
-        if not isinstance(self.config.keep, str):
-            # the same rule, walking the candidates in preferred order instead of input order
-            ranks = {}
-            for pos in candidates.tolist():
-                unit = int(np.searchsorted(offsets, pos, side="right") - 1)
-                ranks[pos] = unit_keys[unit]["ranks"][pos - int(offsets[unit])]
-            order = sorted(
-                candidates.tolist(),
-                key=functools.cmp_to_key(rank_comparator(ranks, self.config.keep.prefer)),
-            )
-            candidates = np.array(order, dtype=np.int64)
-        decisions: list[dict[int, tuple[str, dict]]] = [{} for _ in unit_keys]
-        decider = self._new_decider()
-        kept_positions: list[int] = [-1 - i for i in range(n_ext)]
-        units = np.searchsorted(offsets, candidates, side="right") - 1
-        for pos, unit in zip(candidates.tolist(), units.tolist()):
-            row = pos - int(offsets[unit])
-            keys = unit_keys[unit]
-            sets = keys["sets"][row] if keys["sets"] is not None else None
-            dup, sim = decider.decide(all_keys[pos], keys["sigs"][row], sets)
-            if dup is None:
-                kept_positions.append(pos)
-                continue
-            of = kept_positions[dup]
-            if of < 0:  # a record of an earlier version
-                of_id = self._external[-1 - of]
-            else:
-                of_unit = int(np.searchsorted(offsets, of, side="right") - 1)
-                of_id = unit_keys[of_unit]["ids"][of - int(offsets[of_unit])]
-            decisions[unit][row] = (
-                "near_duplicate",
-                {"duplicate_of": of_id, "similarity": round(sim, 4)},
-            )
-        self._save_indexes(unit_keys, decisions, rctx)
-        return decisions
+    def shuffle(self, keys: Any, unit: int, folder: Path) -> dict[int, Any]:
+        """Sketches to per-unit files (only the records of a bucket are read back); band
+        keys, with their rows, partitioned by the key's top bits."""
+        folder.mkdir(parents=True, exist_ok=True)
+        base = folder / f"u{unit:06d}"
+        np.save(f"{base}.keys.npy", np.ascontiguousarray(keys["keys"], dtype=np.uint64))
+        np.save(f"{base}.sigs.npy", np.ascontiguousarray(keys["sigs"], dtype=np.uint32))
+        sets = keys["sets"]
+        if sets is not None:
+            values = [np.asarray(sets[i]) for i in range(len(keys["keys"]))]
+            cuts = np.cumsum([0] + [len(v) for v in values]).astype(np.int64)
+            flat = np.concatenate(values) if values else np.zeros(0, np.uint32)
+            np.save(f"{base}.setv.npy", flat)
+            np.save(f"{base}.setc.npy", cuts)
+        atomic_write(Path(f"{base}.meta"), pickle.dumps((keys["ids"], keys["ranks"])))
+        flat_keys = keys["keys"].reshape(-1)
+        rows = np.repeat(np.arange(len(keys["keys"]), dtype=np.int64), self.bands)
+        part = (flat_keys >> np.uint64(64 - FINE_BITS)).astype(np.int64)
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(FINE_PARTS + 1))
+        return {
+            p: (flat_keys[order[bounds[p] : bounds[p + 1]]], rows[order[bounds[p] : bounds[p + 1]]])
+            for p in np.flatnonzero(np.diff(bounds)).tolist()
+        }
 
-    def _save_indexes(
-        self, unit_keys: list[Any], decisions: list[dict], rctx: ReduceContext
-    ) -> None:
+    def reduce_run(self, engine: Any, info: ReduceInfo) -> list[str]:
+        """Buckets -> edges (per partition group); components of the candidate graph; the
+        pipe's rule replayed per component (records of different components never meet in
+        a bucket, so each is decided apart and the result is the pipe's)."""
+        jobs = [(info, "edges", job, lo, hi) for job, (lo, hi) in enumerate(info.groups)]
+        edge_files = list(engine.map(_near_job, jobs))
+        (groups,) = list(engine.map(_near_job, [(info, "components", 0, edge_files, None)]))
+        jobs = [(info, "decide", job, lo, hi) for job, (lo, hi) in enumerate(groups)]
+        for _ in engine.map(_near_job, jobs):
+            pass
+        (files,) = list(engine.map(_near_job, [(info, "index", 0, None, None)]))
+        return files
+
+    def _external_keys(self) -> np.ndarray:
+        keys = [ix.keys for ix in self.against]
+        return np.concatenate(keys) if keys else np.zeros((0, self.bands), np.uint64)
+
+    def _external_sigs(self) -> np.ndarray:
+        sigs = [ix.sigs for ix in self.against]
+        return np.concatenate(sigs) if sigs else np.zeros((0, self.config.num_perm), np.uint32)
+
+    def edges(self, info: ReduceInfo, job: int, lo: int, hi: int) -> str:
+        """Star edges of every bucket with more than one record: first member to the rest.
+        Records of earlier versions (`against`) take positions -1, -2, ..."""
+        offsets = info.offsets()
+        keys, pos = [], []
+        ext = self._external_keys().reshape(-1)
+        if len(ext):
+            part = (ext >> np.uint64(64 - FINE_BITS)).astype(np.int64)
+            take = (part >= lo) & (part < hi)
+            keys.append(ext[take])
+            pos.append(-1 - np.repeat(np.arange(len(self._external)), self.bands)[take])
+        for u in info.units:
+            for _p, (k, rows) in read_sections(info.unit_file(u), lo, hi):
+                keys.append(k)
+                pos.append(rows + offsets[u])
+        path = info.keys / f"edges-{job:05d}.npy"
+        edges = np.zeros((0, 2), np.int64)
+        if keys:
+            k = np.concatenate(keys)
+            p = np.concatenate(pos).astype(np.int64)
+            order = np.lexsort((p, k))
+            k, p = k[order], p[order]
+            same = np.concatenate(([False], k[1:] == k[:-1]))
+            first = np.maximum.accumulate(np.where(~same, np.arange(len(k)), 0))
+            edges = np.stack([p[first[same]], p[same]], axis=1)
+        np.save(path, edges)
+        return str(path)
+
+    def components(self, info: ReduceInfo, edge_files: list[str]) -> list[tuple[int, int]]:
+        """Connected components of the candidate graph, written as (component, position)
+        rows in component order; returns ranges of rows, one decide job each."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        edges = np.concatenate([np.load(f) for f in edge_files]) if edge_files else None
+        path = info.keys / "components.npy"
+        if edges is None or not len(edges):
+            np.save(path, np.zeros((0, 2), np.int64))
+            return []
+        nodes, inverse = np.unique(edges.reshape(-1), return_inverse=True)
+        inverse = inverse.reshape(-1, 2)
+        graph = coo_matrix(
+            (np.ones(len(edges), np.int8), (inverse[:, 0], inverse[:, 1])),
+            shape=(len(nodes), len(nodes)),
+        )
+        _n, labels = connected_components(graph, directed=False)
+        # components in the order of their first member; members in input order
+        first = np.full(labels.max() + 1, np.iinfo(np.int64).max)
+        np.minimum.at(first, labels, nodes)
+        order = np.lexsort((nodes, first[labels]))
+        table = np.stack([first[labels][order], nodes[order]], axis=1)
+        np.save(path, table)
+        per = max(1, info.memory // (4 * self.config.num_perm + 8 * self.bands + 2048))
+        starts = np.flatnonzero(np.concatenate(([True], table[1:, 0] != table[:-1, 0])))
+        groups, lo = [], 0
+        for s in starts.tolist()[1:] + [len(table)]:
+            if s - lo >= per:
+                groups.append((lo, s))
+                lo = s
+        if lo < len(table):
+            groups.append((lo, len(table)))
+        return groups
+
+    def decide_components(self, info: ReduceInfo, job: int, lo: int, hi: int) -> None:
+        table = np.load(info.keys / "components.npy", mmap_mode="r")[lo:hi]
+        offsets = info.offsets()
+        reader = _Sketches(info, self.exact)
+        ext_keys, ext_sigs = self._external_keys(), self._external_sigs()
+        decisions: dict[int, dict] = {}
+        starts = np.flatnonzero(np.concatenate(([True], table[1:, 0] != table[:-1, 0])))
+        bounds = [*starts.tolist(), len(table)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            members = table[a:b, 1].tolist()
+            external = sorted(-1 - p for p in members if p < 0)
+            local = [p for p in members if p >= 0]
+            if not isinstance(self.config.keep, str):
+                ranks = {p: reader.rank(p) for p in local}
+                compare = rank_comparator(ranks, self.config.keep.prefer)
+                local.sort(key=functools.cmp_to_key(compare))
+            decider = NearDecider(
+                self.bands, self.config.threshold, self.config.num_perm, self.exact
+            )
+            kept: list[int] = []
+            for i in external:
+                decider.preload(ext_keys[i : i + 1], ext_sigs[i : i + 1])
+                kept.append(-1 - i)
+            for p in local:
+                keys, sig, sets = reader.sketch(p)
+                dup, sim = decider.decide(keys, sig, sets)
+                if dup is None:
+                    kept.append(p)
+                    continue
+                of = kept[dup]
+                of_id = self._external[-1 - of] if of < 0 else reader.id(of)
+                u = int(np.searchsorted(offsets, p, side="right") - 1)
+                decisions.setdefault(info.units[u], {})[p - int(offsets[u])] = (
+                    "near_duplicate",
+                    {"duplicate_of": of_id, "similarity": round(sim, 4)},
+                )
+        write_sections(info.decision_file(job), decisions)
+
+    def write_indexes(self, info: ReduceInfo) -> list[str]:
         """Sketches of the records this stage kept: in the version folder, and to `index`."""
+        from curate.executors.units import load_decisions_file
+
+        dropped = load_decisions_file(info.decisions)
         keys, sigs, ids = [], [], []
-        for unit, dropped in zip(unit_keys, decisions):
-            keep = np.ones(len(unit["keys"]), dtype=bool)
-            if dropped:
-                keep[list(dropped)] = False
-            keys.append(unit["keys"][keep])
-            sigs.append(unit["sigs"][keep])
-            ids.extend(itertools.compress(unit["ids"], keep.tolist()))
+        for u in info.units:
+            base = info.keys / f"u{u:06d}"
+            unit_keys = np.load(f"{base}.keys.npy")
+            keep = np.ones(len(unit_keys), dtype=bool)
+            gone = dropped.get(u)
+            if gone:
+                keep[list(gone)] = False
+            keys.append(unit_keys[keep])
+            sigs.append(np.load(f"{base}.sigs.npy")[keep])
+            unit_ids, _ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
+            ids.extend(itertools.compress(unit_ids, keep.tolist()))
         cfg: DedupNearConfig = self.config
         all_keys = np.concatenate(keys) if keys else np.zeros((0, self.bands), np.uint64)
         all_sigs = np.concatenate(sigs) if sigs else np.zeros((0, cfg.num_perm), np.uint32)
-        label = {"name": rctx.name, "version": rctx.version, "stage": self.name}
-        if rctx.out_dir is not None:
-            rel = f"indexes/{rctx.position}-{self.name}{SUFFIX}"
-            save_near_index(rctx.out_dir / rel, all_keys, all_sigs, ids, self.params(), label)
-            rctx.files.append(rel)
+        label = {"name": info.name, "version": info.version, "stage": self.name}
+        files = []
+        if info.out_dir is not None:
+            rel = f"indexes/{info.position}-{self.name}{SUFFIX}"
+            save_near_index(Path(info.out_dir) / rel, all_keys, all_sigs, ids, self.params(), label)
+            files.append(rel)
         if cfg.index is not None:
             save_near_index(Path(cfg.index), all_keys, all_sigs, ids, self.params(), label)
+        return files
+
+
+class _Sketches:
+    """Random access to the per-unit sketch files by input position (memory-mapped)."""
+
+    def __init__(self, info: ReduceInfo, exact: bool):
+        self.info = info
+        self.exact = exact
+        self.offsets = info.offsets()
+        self.cache: dict[int, tuple] = {}
+
+    def _unit(self, pos: int) -> tuple[tuple, int]:
+        u = int(np.searchsorted(self.offsets, pos, side="right") - 1)
+        unit = self.info.units[u]
+        if unit not in self.cache:
+            base = self.info.keys / f"u{unit:06d}"
+            setv = setc = None
+            if self.exact and Path(f"{base}.setv.npy").exists():
+                setv = np.load(f"{base}.setv.npy", mmap_mode="r")
+                setc = np.load(f"{base}.setc.npy", mmap_mode="r")
+            ids, ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
+            self.cache[unit] = (
+                np.load(f"{base}.keys.npy", mmap_mode="r"),
+                np.load(f"{base}.sigs.npy", mmap_mode="r"),
+                setv,
+                setc,
+                ids,
+                ranks,
+            )
+        return self.cache[unit], pos - int(self.offsets[u])
+
+    def sketch(self, pos: int):
+        (keys, sigs, setv, setc, _ids, _ranks), row = self._unit(pos)
+        sets = None if setv is None else np.asarray(setv[setc[row] : setc[row + 1]])
+        return np.asarray(keys[row]), np.asarray(sigs[row]), sets
+
+    def id(self, pos: int) -> str:
+        (_k, _s, _v, _c, ids, _r), row = self._unit(pos)
+        return ids[row]
+
+    def rank(self, pos: int) -> list:
+        (_k, _s, _v, _c, _ids, ranks), row = self._unit(pos)
+        return ranks[row]
+
+
+def _near_job(info: ReduceInfo, step: str, job: int, lo: Any, hi: Any) -> Any:
+    from curate.executors.units import state_of
+
+    stage: DedupNearStage = state_of(info.spec).pipeline.stages[info.position]
+    if step == "edges":
+        return stage.edges(info, job, lo, hi)
+    if step == "components":
+        return stage.components(info, lo)
+    if step == "decide":
+        return stage.decide_components(info, job, lo, hi)
+    return stage.write_indexes(info)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import re
 import time
+import zlib
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from curate.errors import ConfigError, RecordError
+from curate.executors.sections import read_sections, write_sections
 from curate.io.reader import Batch
 from curate.licenses.policy import Policy, Verdict, load_policy
 from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_tag
@@ -28,9 +30,10 @@ from curate.records import dumps_record, get_path, split_path
 from curate.rules_path import shipped_rules
 from curate.stages.base import (
     ANNOTATE,
+    FINE_PARTS,
     Context,
     GlobalStage,
-    ReduceContext,
+    ReduceInfo,
     StageConfig,
     StageStats,
 )
@@ -205,13 +208,39 @@ class LicenseStage(GlobalStage):
             "repos": repos,
         }
 
-    def reduce(
-        self, unit_keys: list[Any], rctx: ReduceContext
-    ) -> list[dict[int, tuple[str, dict]]]:
-        """Each repository's license: its license files' expressions, AND-ed, sorted."""
+    def shuffle(self, keys: Any, unit: int, folder: Path) -> dict[int, Any]:
+        """Partition by repository: a partition holds every file of its repositories."""
+        sections: dict[int, tuple[list, list, list, list]] = {}
+        for i, (own, repo_file, repo) in enumerate(
+            zip(keys["own"], keys["repo_license"], keys["repos"])
+        ):
+            p = (
+                0
+                if repo is None
+                else zlib.crc32(repo.encode("utf-8", "surrogatepass")) % FINE_PARTS
+            )
+            rows, owns, files, repos = sections.setdefault(p, ([], [], [], []))
+            rows.append(i)
+            owns.append(own)
+            files.append(repo_file)
+            repos.append(repo)
+        return sections
+
+    def reduce_run(self, engine: Any, info: ReduceInfo) -> list[str]:
+        jobs = [(info, job, lo, hi) for job, (lo, hi) in enumerate(info.groups)]
+        for _ in engine.map(_license_job, jobs):
+            pass
+        return []
+
+    def resolve(self, info: ReduceInfo, job: int, lo: int, hi: int) -> None:
+        """Each repository's license: its license files' expressions, AND-ed, sorted; then
+        each file's verdict."""
+        parts = [
+            (u, part) for u in info.units for _p, part in read_sections(info.unit_file(u), lo, hi)
+        ]
         found: dict[str, list[str]] = {}
-        for keys in unit_keys:
-            for (expression, _source, _raw), repo in zip(keys["own"], keys["repo_license"]):
+        for _u, (_rows, owns, files, _repos) in parts:
+            for (expression, _source, _raw), repo in zip(owns, files):
                 if repo is not None and expression not in found.setdefault(repo, []):
                     found[repo].append(expression)
         by_repo = {
@@ -219,16 +248,21 @@ class LicenseStage(GlobalStage):
             for repo, exprs in found.items()
             if exprs
         }
-        decisions: list[dict[int, tuple[str, dict]]] = []
-        for keys in unit_keys:
-            unit: dict[int, tuple[str, dict]] = {}
-            for i, ((expression, source, raw), repo) in enumerate(zip(keys["own"], keys["repos"])):
+        decisions: dict[int, dict[int, tuple[str, dict]]] = {}
+        for u, (rows, owns, _files, repos) in parts:
+            unit = decisions.setdefault(u, {})
+            for i, (expression, source, raw), repo in zip(rows, owns, repos):
                 if expression is None and repo in by_repo:
                     expression, source, raw = by_repo[repo], "repository", None
-                info, reason = self._judge(expression, source, raw)
+                verdict, reason = self._judge(expression, source, raw)
                 if reason is None:
-                    unit[i] = (ANNOTATE, {"meta.license": info})
+                    unit[i] = (ANNOTATE, {"meta.license": verdict})
                 else:
-                    unit[i] = (reason, {"license": info})
-            decisions.append(unit)
-        return decisions
+                    unit[i] = (reason, {"license": verdict})
+        write_sections(info.decision_file(job), decisions)
+
+
+def _license_job(info: ReduceInfo, job: int, lo: int, hi: int) -> None:
+    from curate.executors.units import state_of
+
+    state_of(info.spec).pipeline.stages[info.position].resolve(info, job, lo, hi)
