@@ -39,7 +39,8 @@ def _corpus(path: Path, seed: int = 7, docs: int = 240) -> None:
 
 
 def _pipeline(tmp: Path, name: str, workers: int, memory: str) -> Path:
-    config = tmp / f"{name}.yaml"
+    config = tmp / name / "p.yaml"
+    config.parent.mkdir()
     config.write_text(
         f"""name: scale
 version: v1
@@ -51,9 +52,7 @@ output: {{dir: out, rejects: true}}
 executor: {{workers: {workers}, chunk_size: 8KB, memory: {memory}}}
 """
     )
-    (tmp / name).mkdir()
-    config.rename(tmp / name / "p.yaml")
-    return tmp / name / "p.yaml"
+    return config
 
 
 def _dataset_files(out: Path) -> dict[str, bytes]:

@@ -1,18 +1,15 @@
-"""Keep-first decisions from exact-dedup keys, within a memory budget, and saved indexes.
+"""Keep-first decisions over one partition of exact-dedup keys, and saved indexes.
 
-Keys arrive per unit in input order. If all of them fit the budget they are resolved at once;
-otherwise they are partitioned by the digest's first byte(s) into temporary files and each
-partition is resolved in turn. Either way a record is dropped exactly when an earlier record
-(or a preferred one, with `keep.prefer`) has the same key.
+A run partitions keys by digest prefix and resolves each partition on its own (see
+`DedupExactStage.resolve`); the pipe's spill does the same on its own files. Either way a
+record is dropped exactly when an earlier record (or a preferred one, with `keep.prefer`) has
+the same key.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -24,21 +21,6 @@ from curate.dedup.index_file import find_index as find_index_file
 BYTES_PER_RECORD = 64
 _ENTRY = np.dtype([("digest", DIGEST_DTYPE), ("pos", "<i8")])
 INDEX_SUFFIX = ".dedup-exact.npz"
-
-
-def partitions_for(total: int, memory: int) -> int:
-    """1 if everything fits, else a power of two large enough that each partition fits."""
-    need = total * BYTES_PER_RECORD
-    if need <= memory:
-        return 1
-    return min(1 << 16, 1 << math.ceil(math.log2(need / max(memory, 1) * 1.25)))
-
-
-def _partition_of(digests: np.ndarray, parts: int) -> np.ndarray:
-    bits = parts.bit_length() - 1
-    head = digests.view(np.uint8).reshape(-1, 16)
-    first = (head[:, 0].astype(np.uint32) << 8) | head[:, 1]
-    return (first >> (16 - bits)).astype(np.int64) if bits else np.zeros(len(digests), np.int64)
 
 
 def resolve_partition(digests: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,58 +40,6 @@ def resolve_partition(digests: np.ndarray, positions: np.ndarray) -> tuple[np.nd
     first = np.maximum.accumulate(starts)
     dup = np.concatenate(([False], same))
     return p[dup], p[first[dup]]
-
-
-def resolve_keep_first(
-    unit_digests: list[np.ndarray], memory: int, load: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """All units' digests (or a loader of unit i's digests) -> (dropped, duplicate_of) positions."""
-    counts = [len(d) for d in unit_digests] if load is None else load("counts")
-    total = int(sum(counts))
-    parts = partitions_for(total, memory)
-    get = (lambda i: unit_digests[i]) if load is None else (lambda i: load(i))
-    if parts == 1:
-        digests = (
-            np.concatenate([get(i) for i in range(len(counts))])
-            if counts
-            else np.zeros(0, DIGEST_DTYPE)
-        )
-        dropped, kept = resolve_partition(digests, np.arange(total, dtype=np.int64))
-    else:
-        dropped, kept = _resolve_spilled(counts, get, parts)
-    order = np.argsort(dropped, kind="stable")
-    return dropped[order], kept[order]
-
-
-def _resolve_spilled(counts: list[int], get: Any, parts: int) -> tuple[np.ndarray, np.ndarray]:
-    with tempfile.TemporaryDirectory(prefix="curate-dedup-") as tmp:
-        files = [open(Path(tmp) / f"p{i:05d}.bin", "wb") for i in range(parts)]  # noqa: SIM115
-        try:
-            offset = 0
-            for i, n in enumerate(counts):
-                digests = get(i)
-                entries = np.empty(n, dtype=_ENTRY)
-                entries["digest"] = digests
-                entries["pos"] = np.arange(offset, offset + n, dtype=np.int64)
-                where = _partition_of(digests, parts)
-                order = np.argsort(where, kind="stable")
-                bounds = np.searchsorted(where[order], np.arange(parts + 1))
-                sorted_entries = entries[order]
-                for p in range(parts):
-                    lo, hi = bounds[p], bounds[p + 1]
-                    if hi > lo:
-                        sorted_entries[lo:hi].tofile(files[p])
-                offset += n
-        finally:
-            for fh in files:
-                fh.close()
-        dropped_parts, kept_parts = [], []
-        for p in range(parts):
-            entries = np.fromfile(Path(tmp) / f"p{p:05d}.bin", dtype=_ENTRY)
-            d, k = resolve_partition(entries["digest"], entries["pos"])
-            dropped_parts.append(d)
-            kept_parts.append(k)
-    return np.concatenate(dropped_parts), np.concatenate(kept_parts)
 
 
 def prefer_survivors(

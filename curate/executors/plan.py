@@ -16,6 +16,7 @@ depends only on the inputs and `chunk_size`, never on the worker count.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 
@@ -250,14 +251,7 @@ def _zstd(fh, spec: UnitSpec) -> tuple[bytes, str, StreamError | None]:
         at_line_start = before[-1:] in (b"\n", b"")
     fh.seek(spec.start)
     raw = fh.read(spec.size)
-    sha = hashlib.sha256(raw).hexdigest()
-    chunks: list[bytes] = []
-    error = None
-    try:
-        chunks.extend(iter_decompressed(_Bytes(raw)))
-    except StreamError as exc:
-        error = exc
-    data = b"".join(chunks)
+    data, error = _decompress(raw)
     data = data[_own_start(data, at_line_start) :]
     if error is None and data and not data.endswith(b"\n"):
         more = [data]
@@ -271,31 +265,23 @@ def _zstd(fh, spec: UnitSpec) -> tuple[bytes, str, StreamError | None]:
         except StreamError:
             pass  # the unit that owns the broken frame reports it
         data = b"".join(more)
-    return data, sha, error
+    return data, hashlib.sha256(raw).hexdigest(), error
 
 
-class _Bytes:
-    def __init__(self, data: bytes):
-        self.data = memoryview(data)
-        self.pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self.data) if n < 0 else self.pos + n
-        out = bytes(self.data[self.pos : end])
-        self.pos += len(out)
-        return out
+def _decompress(raw: bytes) -> tuple[bytes, StreamError | None]:
+    """What a unit's compressed bytes hold, and where the stream broke (None if it did not)."""
+    chunks: list[bytes] = []
+    try:
+        chunks.extend(iter_decompressed(io.BytesIO(raw)))
+    except StreamError as exc:
+        return b"".join(chunks), exc
+    return b"".join(chunks), None
 
 
 def _whole(fh, spec: UnitSpec) -> tuple[bytes, str, StreamError | None]:
     raw = fh.read()
-    sha = hashlib.sha256(raw).hexdigest()
-    chunks: list[bytes] = []
-    error = None
-    try:
-        chunks.extend(iter_decompressed(_Bytes(raw)))
-    except StreamError as exc:
-        error = exc
-    return b"".join(chunks), sha, error
+    data, error = _decompress(raw)
+    return data, hashlib.sha256(raw).hexdigest(), error
 
 
 def count_lines_before(units: list[UnitSpec], spec: UnitSpec) -> int:

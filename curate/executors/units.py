@@ -14,7 +14,6 @@ import hashlib
 import io
 import logging
 import os
-import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -524,10 +523,6 @@ def hash_input(spec: RunSpec, path: str, ranges: list[tuple[int, int]]) -> tuple
         while data := fh.read(1 << 22):
             whole.update(data)
     return whole.hexdigest(), parts
-
-
-def load_pickle(path: Path) -> Any:
-    return pickle.loads(path.read_bytes())
 
 
 def load_decisions_file(folder: Path) -> dict[int, dict]:
