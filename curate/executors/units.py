@@ -223,6 +223,9 @@ class UnitResult:
     rejects: list[dict] = field(default_factory=list)  # relative to its rejects folder
     side: dict[str, str] = field(default_factory=dict)  # side output name -> file
     part_bytes: list[int] | None = None  # bytes of its keys per partition
+    # its records are the input's own lines: the next pass reads the unit again instead of a
+    # spool (decompressing the input is cheaper than compressing and reading back a copy)
+    reread_input: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -269,7 +272,7 @@ def run_pass(spec: RunSpec, k: int, unit: UnitSpec, line_base: int | None) -> Un
         batch = _apply_only(state, segment, k, unit, ctx, result)
     else:
         if k == 0:
-            batch = _read_input(unit, policy, result)
+            batch, input_lines = _read_input(unit, policy, result)
         else:
             batch = _read_previous(work, k, unit, result)
             stats[str(segment.applies_at)] = st = StageStats()
@@ -304,7 +307,10 @@ def run_pass(spec: RunSpec, k: int, unit: UnitSpec, line_base: int | None) -> Un
     if last:
         result.shards = _write_output(state, unit.index, batch)
     else:
-        atomic_write(work.unit_path(k, unit.index, "jsonl.zst"), _pack(batch.to_bytes()))
+        if k == 0 and not segment.stages and _input_lines_kept(batch, input_lines):
+            result.reread_input = True
+        else:
+            atomic_write(work.unit_path(k, unit.index, "jsonl.zst"), _pack(batch.to_bytes()))
         lines = np.asarray(batch.linenos, dtype=np.int64) - policy.line_base
         atomic_write(work.unit_path(k, unit.index, "lines.npy"), lines.tobytes())
     if ctx.rejects:
@@ -364,7 +370,9 @@ def _section_bytes(path: Path) -> list[int]:
     return section_sizes(path, FINE_PARTS).tolist()
 
 
-def _read_input(unit: UnitSpec, policy: ErrorPolicy, result: UnitResult) -> Batch:
+def _read_input(
+    unit: UnitSpec, policy: ErrorPolicy, result: UnitResult
+) -> tuple[Batch, list[bytes]]:
     read = read_unit(unit)
     result.input_sha256 = read.sha256
     result.input_bytes = unit.size
@@ -374,14 +382,35 @@ def _read_input(unit: UnitSpec, policy: ErrorPolicy, result: UnitResult) -> Batc
         result.lines += 1
         policy.bad_line(unit.source, len(read.lines) + 1, str(read.error), read.partial or None)
     result.records_read = len(batch.records)
-    return batch
+    return batch, read.lines
+
+
+def _input_lines_kept(batch: Batch, lines: list[bytes]) -> bool:
+    """Is every record written as its own input line, unchanged (the common case)?"""
+    if batch.modified:
+        return False
+    return all(raw is lines[n - 1] for raw, n in zip(batch.raws, batch.linenos))
+
+
+def _previous_lines(work: WorkDir, k: int, unit: UnitSpec, prev: UnitResult) -> list[bytes]:
+    """The lines pass `k - 1` of `unit` kept: its spool, or its input lines read again."""
+    if not prev.reread_input:
+        data = _unpack(work.unit_path(k - 1, unit.index, "jsonl.zst").read_bytes())
+        lines = data.split(b"\n")
+        lines.pop()
+        return lines
+    read = read_unit(unit)
+    if read.sha256 != prev.input_sha256:
+        raise InputError(unit.source, None, "changed while the run was reading it")
+    linenos = np.frombuffer(work.unit_path(k - 1, unit.index, "lines.npy").read_bytes(), np.int64)
+    if len(linenos) == len(read.lines):  # every line kept (increasing line numbers: 1..n)
+        return read.lines
+    return [read.lines[n - 1] for n in linenos.tolist()]
 
 
 def _read_previous(work: WorkDir, k: int, unit: UnitSpec, result: UnitResult) -> Batch:
     prev = work.read_done(k - 1, unit.index)
-    data = _unpack(work.unit_path(k - 1, unit.index, "jsonl.zst").read_bytes())
-    lines = data.split(b"\n")
-    lines.pop()
+    lines = _previous_lines(work, k, unit, prev)
     records = [orjson.loads(line) for line in lines]
     linenos = np.frombuffer(work.unit_path(k - 1, unit.index, "lines.npy").read_bytes(), np.int64)
     result.records_read = len(records)
@@ -414,15 +443,13 @@ def _apply_only(
     """
     work = state.work
     prev = work.read_done(k - 1, unit.index)
-    data = _unpack(work.unit_path(k - 1, unit.index, "jsonl.zst").read_bytes())
+    lines = _previous_lines(work, k, unit, prev)
     decisions = load_decisions(work, segment.applies_at, unit.index)
     comp = Composition()
     if prev.composition:
         comp.merge_state(prev.composition)
     st = StageStats(records_in=prev.records_out)
     state.screens.before_stage(ctx, segment.applies_at)
-    lines = data.split(b"\n")
-    lines.pop()
     if decisions:
         name = segment.applies.name if segment.applies else "?"
         dropped_records = []
