@@ -60,8 +60,23 @@ _WRAPPER = (
 )
 
 
-def run_tree(cmd: list[str], cwd: str | None = None, env: dict | None = None) -> TreeUsage:
-    """Run `cmd` (stdout discarded) and measure it with all its descendants."""
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def run_tree(
+    cmd: list[str],
+    cwd: str | None = None,
+    env: dict | None = None,
+    extra_roots: list[int] = (),
+) -> TreeUsage:
+    """Run `cmd` (stdout discarded) and measure it with all its descendants, and with the
+    trees under `extra_roots` (a Ray cluster's raylets: their workers are not the command's
+    children; their CPU is counted from /proc while the command runs)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", _WRAPPER, *cmd],
@@ -73,16 +88,24 @@ def run_tree(cmd: list[str], cwd: str | None = None, env: dict | None = None) ->
     peaks: dict[int, int] = {}
     done = threading.Event()
 
+    ticks: dict[int, list[int]] = {}  # extra processes: first and last CPU ticks seen
+
     def sample() -> None:
         while not done.is_set():
             tree = _children()
             stack = list(tree.get(proc.pid, ()))  # the command and below, not the wrapper
-            while stack:
-                pid = stack.pop()
+            extra = list(extra_roots)
+            while stack or extra:
+                own = bool(stack)
+                pid = stack.pop() if stack else extra.pop()
                 hwm = _hwm_kb(pid)
                 if hwm is not None:
                     peaks[pid] = max(peaks.get(pid, 0), hwm)
-                stack.extend(tree.get(pid, ()))
+                if not own:
+                    t = _cpu_ticks(pid)
+                    if t is not None:
+                        ticks.setdefault(pid, [t, t])[1] = t
+                (stack if own else extra).extend(tree.get(pid, ()))
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -96,7 +119,7 @@ def run_tree(cmd: list[str], cwd: str | None = None, env: dict | None = None) ->
     maxrss, cpu = stdout.split()[-2:]
     # The largest process is also known exactly from rusage (covers one that outran sampling).
     largest = max(max(peaks.values(), default=0), int(maxrss))
-    cpu = float(cpu)
+    cpu = float(cpu) + sum(b - a for a, b in ticks.values()) / os.sysconf("SC_CLK_TCK")
     return TreeUsage(
         seconds=seconds,
         cpu_percent=100 * cpu / seconds,

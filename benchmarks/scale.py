@@ -6,7 +6,8 @@ rarely resemble each other; 10% of the records are exact copies of an earlier on
 copies (1-3% of the words edited). The corpus is written as 16 zstd files, as datasets ship.
 
 Then, for exact dedup, near dedup and the shipped pipeline (`pipeline.yaml`'s stages), it runs
-the pipe (`curate dedup exact|near FILES`, or the stages chained with `|`) and `curate run`
+the pipe (`curate dedup exact|near FILES`, or the stages chained with `|`), the pipe ending in
+`| curate write OUT` (what a run produces: zstd shards and a manifest), and `curate run`
 with the default memory budget, and reports wall time, CPU %, peak RSS of the largest process
 and summed over processes, peak RSS per record, records/s and the run/pipe ratio. It checks that
 run and pipe keep the same records (ids, in order).
@@ -172,14 +173,20 @@ def main() -> None:
             )
             p = pipe_ids(pipe, env)
             print(row(f"{job}: pipe", p, args.records), flush=True)
+            written = work / f"pipe-{job}"
+            w = pipe_ids(f"{pipe} | curate write {written} 2>/dev/null", env)
+            shutil.rmtree(written, ignore_errors=True)
+            print(row(f"{job}: pipe \\| `curate write`", w, args.records), flush=True)
             r = run_tree([*CURATE, "run", str(yaml), "--overwrite"], env=env)
             print(row(f"{job}: `curate run`", r, args.records), flush=True)
-            print(f"|  | run/pipe records/s: **{p.seconds / r.seconds:.2f}x** |||||", flush=True)
+            print(
+                f"|  | run/pipe records/s: **{p.seconds / r.seconds:.2f}x**; run/(pipe "
+                f"\\| write): **{w.seconds / r.seconds:.2f}x** |||||",
+                flush=True,
+            )
             ids_of_pipe(pipe, env, work / f"{job}.pipe.ids")
             ids_of_run(out, work / f"{job}.run.ids", env)
-            same = (work / f"{job}.pipe.ids").read_bytes() == (
-                work / f"{job}.run.ids"
-            ).read_bytes()
+            same = (work / f"{job}.pipe.ids").read_bytes() == (work / f"{job}.run.ids").read_bytes()
             kept = len((work / f"{job}.run.ids").read_bytes().splitlines())
             print(f"<!-- {job}: {kept:,} kept; same records as the pipe: {same} -->", flush=True)
             if not args.keep:

@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 import os
 import platform
+import resource
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,14 +264,29 @@ def stage_entries(stages: list, stats: list) -> list[dict]:
     return out
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
 def run_info(
-    stages: list, stats: list, workers: int, seconds: float, executor: dict | None = None
+    stages: list,
+    stats: list,
+    workers: int,
+    seconds: float,
+    executor: dict | None = None,
+    steps: list[dict] | None = None,
 ) -> dict[str, Any]:
     return {
         "executor": executor or {},
         "workers": workers,
         "seconds": round(seconds, 3),
+        # the driver's high-water mark: it plans and gathers summaries, so this must not
+        # grow with the input (forked or remote workers are not counted in it)
+        "driver_peak_rss_bytes": peak_rss_bytes(),
         "stages": [
             {"stage": s.name, "seconds": round(st.seconds, 3)} for s, st in zip(stages, stats)
         ],
+        "steps": steps or [],
     }

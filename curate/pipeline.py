@@ -62,7 +62,10 @@ class OutputConfig(_Model):
 
 
 class ExecutorConfig(_Model):
-    type: Literal["local"] = "local"
+    # local: this machine (inline or forked workers); ray: tasks on a Ray cluster
+    type: Literal["local", "ray"] = "local"
+    # ray only: `auto`, `ray://host:port` or a GCS `host:port`; none starts a local Ray
+    address: str | None = None
     workers: int = Field(1, ge=1, le=MAX_WORKERS)
     chunk_size: str | int = "32MB"
     # per process, for the reduce of a global stage: keys are partitioned so that each
@@ -77,6 +80,12 @@ class ExecutorConfig(_Model):
         except CurateError as exc:
             raise ValueError(exc.message) from None
         return value
+
+    @model_validator(mode="after")
+    def _address_for_ray(self) -> ExecutorConfig:
+        if self.address is not None and self.type != "ray":
+            raise ValueError("address is for `type: ray` only")
+        return self
 
 
 class ExpectConfig(_Model):

@@ -68,6 +68,8 @@ def run_pipeline(
     resume: bool = False,
     quiet: bool = True,
     overwrite: bool = False,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> tuple[RunResult, dict, list[str]]:
     """Run a pipeline; returns (result, manifest, violated guards). Raises on bad input.
 
@@ -75,13 +77,25 @@ def run_pipeline(
     if not isinstance(pipeline, Pipeline):
         pipeline = load_pipeline(Path(pipeline))
     with folder_lock(pipeline.output_dir):
-        result = execute(pipeline, workers=workers, resume=resume, quiet=quiet, overwrite=overwrite)
+        result = execute(
+            pipeline,
+            workers=workers,
+            resume=resume,
+            quiet=quiet,
+            overwrite=overwrite,
+            executor=executor,
+            address=address,
+        )
+        engine = pipeline.config.executor.model_dump(mode="json") | {"type": result.executor}
+        if address:
+            engine["address"] = address
         info = run_info(
             pipeline.stages,
             result.stage_stats,
             result.workers,
             result.seconds,
-            pipeline.config.executor.model_dump(mode="json"),
+            engine,
+            result.steps,
         )
         manifest = finalize(result.out_dir, manifest_parts(pipeline, result), info)
         checkpoint("manifest")

@@ -103,3 +103,45 @@ def test_units_across_plain_ranges_and_zstd_frames_hold_the_file_lines(tmp_path)
             got = [line for unit in units for line in read_unit(unit).lines]
             assert got == lines, (path.name, chunk, len(units))
         assert len(plan_units([Source(path.name, str(path))], 300)[0]) > 1
+
+
+def _sized_corpus(path: Path, docs: int) -> None:
+    """`docs` records of ~1.2 KB of distinct words, every tenth an exact copy of an earlier one."""
+    rng = random.Random(docs)
+    text = ""
+    with open(path, "wb") as fh:
+        for i in range(docs):
+            if i % 10 != 9:  # else: the record before it again
+                text = " ".join(rng.choice(WORDS) for _ in range(200))
+            fh.write(orjson.dumps({"id": f"d{i}", "text": text}) + b"\n")
+
+
+def _driver_peak(tmp: Path, name: str, docs: int) -> tuple[int, int]:
+    folder = tmp / name
+    folder.mkdir()
+    _sized_corpus(folder / "in.jsonl", docs)
+    (folder / "p.yaml").write_text(
+        """name: grow
+version: v1
+inputs: [in.jsonl]
+stages:
+  - filter: {min_chars: 20}
+  - dedup_exact: {}
+  - dedup_near: {}
+output: {dir: out, rejects: true}
+executor: {workers: 2, chunk_size: 1MB}
+"""
+    )
+    done = run_curate("run", str(folder / "p.yaml"), "--quiet", timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+    info = orjson.loads((folder / "out" / "run.json").read_bytes())
+    return info["driver_peak_rss_bytes"], (folder / "in.jsonl").stat().st_size
+
+
+def test_the_drivers_peak_memory_stays_flat_when_the_input_grows_four_times(tmp_path):
+    small_peak, small_bytes = _driver_peak(tmp_path, "small", 12_000)
+    large_peak, large_bytes = _driver_peak(tmp_path, "large", 48_000)
+    grown = large_bytes - small_bytes
+    assert grown > 32 << 20  # the input grew by tens of MB...
+    # ...and the driver, which never holds texts or keys, by a small fraction of that
+    assert large_peak - small_peak < grown // 4, (small_peak, large_peak, grown)

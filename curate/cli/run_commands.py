@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from curate.cli import app
@@ -42,6 +43,24 @@ def run_command(
             help="Worker processes (default: executor.workers).",
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            click_type=click.Choice(["local", "ray"]),
+            help="Where tasks run: local (this machine) or ray (default: executor.type).",
+            show_default=False,
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster: auto, ray://HOST:PORT or HOST:PORT (default: executor.address; "
+            "none starts a local Ray).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Show the plan and the resources it needs; run nothing."),
@@ -62,6 +81,7 @@ def run_command(
     """Run a pipeline: inputs -> stages -> versioned output shards (+ rejects, manifest).
 
     Example: curate run pipeline.yaml --workers 2
+    Example: curate run pipeline.yaml --executor ray --address auto
     """
     from curate.pipeline import load_pipeline
 
@@ -79,7 +99,13 @@ def run_command(
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     result, _manifest, failures = run_pipeline(
-        loaded, workers=workers, resume=resume, quiet=quiet, overwrite=overwrite
+        loaded,
+        workers=workers,
+        resume=resume,
+        quiet=quiet,
+        overwrite=overwrite,
+        executor=executor,
+        address=address,
     )
     if not quiet:
         print_summary(loaded, result)

@@ -4,21 +4,42 @@ header (sorted keys), the arrays, then the ids joined by newlines. Plain and det
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
 
 def write_index(
-    path: Path, magic: bytes, header: dict, arrays: list[bytes], ids: list[str]
+    path: Path,
+    magic: bytes,
+    header: dict,
+    arrays: list[bytes | Iterable[bytes]],
+    ids: list[str],
 ) -> None:
-    from curate.executors.units import atomic_write
-
+    """Write an index atomically. Each array is bytes or an iterable of chunks, so a large
+    index streams from its parts instead of being joined in memory."""
     blob = "\n".join(ids).encode("utf-8", "surrogatepass")
     head = orjson.dumps(
         {**header, "records": len(ids), "ids_bytes": len(blob)}, option=orjson.OPT_SORT_KEYS
     )
-    atomic_write(path, b"".join([magic, len(head).to_bytes(8, "little"), head, *arrays, blob]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(magic)
+        fh.write(len(head).to_bytes(8, "little"))
+        fh.write(head)
+        for array in arrays:
+            if isinstance(array, (bytes, bytearray, memoryview)):
+                fh.write(array)
+            else:
+                for chunk in array:
+                    fh.write(chunk)
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def find_index(path: Path, suffix: str, kind: str) -> Path:

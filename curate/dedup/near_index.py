@@ -7,6 +7,7 @@ made it), then the arrays and the ids.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,22 @@ SUFFIX = ".near-index"
 
 
 def save_near_index(
-    path: Path, keys: np.ndarray, sigs: np.ndarray, ids: list[str], params: dict, label: dict
+    path: Path,
+    keys: np.ndarray | Iterable[np.ndarray],
+    sigs: np.ndarray | Iterable[np.ndarray],
+    ids: list[str],
+    params: dict,
+    label: dict,
 ) -> None:
-    arrays = [
-        np.ascontiguousarray(keys, dtype=np.uint64).tobytes(),
-        np.ascontiguousarray(sigs, dtype=np.uint32).tobytes(),
-    ]
+    """Keys and signatures as whole arrays, or as iterables of row blocks (streamed)."""
+
+    def chunks(blocks, dtype) -> Iterable[bytes]:
+        if isinstance(blocks, np.ndarray):
+            blocks = [blocks]
+        for block in blocks:
+            yield np.ascontiguousarray(block, dtype=dtype).tobytes()
+
+    arrays = [chunks(keys, np.uint64), chunks(sigs, np.uint32)]
     write_index(path, MAGIC, {**label, "params": params}, arrays, ids)
 
 

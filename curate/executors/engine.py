@@ -9,22 +9,80 @@ process, on forked processes, or (later) on a cluster.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from curate.executors.forked import OrderedWorkers
 
 
-def _call(fn: Callable[..., Any], args: tuple) -> Any:
-    return fn(*args)
+def timed_call(fn: Callable[..., Any], job: tuple) -> tuple[Any, float]:
+    """A task as every engine runs it: its result and the seconds it took where it ran."""
+    started = time.perf_counter()
+    value = fn(*job)
+    return value, time.perf_counter() - started
+
+
+def _step_name(fn: Callable[..., Any], job: tuple) -> str:
+    """`run_pass_task`, or `near_job edges` for a reduce job whose second argument names its step."""
+    name = getattr(fn, "__name__", "task").lstrip("_")
+    if len(job) > 1 and isinstance(job[1], str):
+        name += f" {job[1]}"
+    return name
+
+
+@dataclass
+class StepTiming:
+    """One `map` call: how many tasks, its wall time, and the seconds its tasks took (summed
+    and the longest) — what a projection to more nodes needs."""
+
+    step: str
+    tasks: int = 0
+    wall: float = 0.0
+    task_seconds: float = 0.0
+    longest_task: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "tasks": self.tasks,
+            "wall": round(self.wall, 3),
+            "task_seconds": round(self.task_seconds, 3),
+            "longest_task": round(self.longest_task, 3),
+        }
 
 
 class Engine:
-    """Runs tasks; results come back in submission order."""
+    """Runs tasks; results come back in submission order. Subclasses implement `_map`, which
+    yields `timed_call` results; `map` keeps the timings."""
 
     workers = 1
 
+    def __init__(self) -> None:
+        self.timings: list[StepTiming] = []
+
     def map(self, fn: Callable[..., Any], jobs: Iterable[tuple]) -> Iterator[Any]:
+        started = time.perf_counter()
+        timing: StepTiming | None = None
+
+        def named(items: Iterable[tuple]) -> Iterator[tuple]:
+            nonlocal timing
+            for job in items:
+                if timing is None:
+                    timing = StepTiming(_step_name(fn, job))
+                    self.timings.append(timing)
+                yield job
+
+        for value, seconds in self._map(fn, named(jobs)):
+            assert timing is not None
+            timing.tasks += 1
+            timing.task_seconds += seconds
+            timing.longest_task = max(timing.longest_task, seconds)
+            timing.wall = time.perf_counter() - started
+            yield value
+
+    def _map(self, fn: Callable[..., Any], jobs: Iterable[tuple]) -> Iterator[tuple[Any, float]]:
         raise NotImplementedError
 
     def close(self, ok: bool = True) -> None:
@@ -34,9 +92,9 @@ class Engine:
 class InlineEngine(Engine):
     """Every task in this process, one after the other (`workers: 1`)."""
 
-    def map(self, fn, jobs):
+    def _map(self, fn, jobs):
         for job in jobs:
-            yield fn(*job)
+            yield timed_call(fn, job)
 
 
 class ForkEngine(Engine):
@@ -47,13 +105,14 @@ class ForkEngine(Engine):
     """
 
     def __init__(self, workers: int, warm: Callable[[], Any] | None = None):
+        super().__init__()
         self.workers = workers
         if warm is not None:
             warm()
         gc.freeze()  # loaded state stays shared: the collector does not touch its pages
-        self.pool = OrderedWorkers(workers, _call)
+        self.pool = OrderedWorkers(workers, timed_call)
 
-    def map(self, fn, jobs):
+    def _map(self, fn, jobs):
         pool = self.pool
         for job in jobs:
             yield from pool.submit(fn, job)

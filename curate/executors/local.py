@@ -24,8 +24,9 @@ import orjson
 from curate import __version__
 from curate.composition import Composition
 from curate.errors import InputError, UsageError
-from curate.executors.engine import make_engine
+from curate.executors.engine import Engine, make_engine
 from curate.executors.plan import UnitSpec, count_lines_before, plan_units
+from curate.executors.ray_engine import RayEngine
 from curate.executors.units import (
     OPTOUT,
     QUARANTINE,
@@ -72,6 +73,8 @@ class RunResult:
     files: list[str] = field(default_factory=list)  # other dataset files stages wrote (indexes)
     seconds: float = 0.0
     workers: int = 1
+    executor: str = "local"
+    steps: list[dict] = field(default_factory=list)  # timings, for run.json
 
 
 def _output_state(pipeline: Pipeline, sources: list[Source]) -> dict:
@@ -237,8 +240,12 @@ def execute(
     resume: bool = False,
     quiet: bool = False,
     overwrite: bool = False,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> RunResult:
-    """plan -> map units -> reduce partitions -> apply decisions and write -> summaries."""
+    """plan -> map units -> reduce partitions -> apply decisions and write -> summaries.
+
+    `executor` (`local` or `ray`) and `address` override the config's `executor` section."""
     started = time.monotonic()
     cfg = pipeline.config
     out = pipeline.output_dir
@@ -249,7 +256,14 @@ def execute(
     check_not_inside(out, sources, cfg.quarantine and pipeline.resolve(cfg.quarantine))
     prepare_run_folder(out, work, _output_state(pipeline, sources), resume, overwrite)
     sources = spool_stdin(sources, work)
-    workers = workers or cfg.executor.workers
+    kind = executor or cfg.executor.type
+    address = address or cfg.executor.address
+    if kind == "ray":
+        workers = workers or None  # Ray: every CPU of the cluster unless told
+    else:
+        if address:
+            raise UsageError("--address is for the ray executor only")
+        workers = workers or cfg.executor.workers
     units, inputs = plan_units(sources, parse_size(cfg.executor.chunk_size))
     segments = plan_segments(pipeline.stages)
     spec = RunSpec(
@@ -260,11 +274,16 @@ def execute(
         f"{pipeline.config_sha256()}:{out}",
     )
     adopt_pipeline(spec, pipeline)  # this process already built it: no second setup
-    result = RunResult(out, workers=workers)
+    planned = time.monotonic()
+    if kind == "ray":
+        engine: Engine = RayEngine(address, workers)
+    else:
+        engine = make_engine(workers, warm=lambda: state_of(spec))
+    workers = engine.workers
+    result = RunResult(out, workers=workers, executor=kind)
     results: dict[tuple[int, int], UnitResult] = {}
     total_bytes = sum(p.bytes for p in inputs)
     progress = RunProgress(total_bytes, quiet=quiet)
-    engine = make_engine(workers, warm=lambda: state_of(spec))
     ok = False
     try:
         hashes = list(
@@ -275,7 +294,7 @@ def execute(
         )
         for plan, (_whole, parts) in zip(inputs, hashes):
             for u, sha in zip(plan.units, parts):
-                if work.is_done(0, u) and work.read_done(0, u).input_sha256 != sha:
+                if work.is_done(0, u) and work.read_done(0, u).input_check != sha:
                     raise UsageError(
                         f"{out}: cannot resume: input {plan.name} changed since the "
                         "interrupted run (use --overwrite to start again)"
@@ -308,8 +327,15 @@ def execute(
         engine.close(ok)
         progress.close()
     bases = line_bases(units, results)
+    assembling = time.monotonic()
     _gather(result, pipeline, segments, units, inputs, hashes, results, bases)
     _assemble(result, pipeline, segments, units, results, bases, work)
+    # where the time went: the driver's own steps, and every task step with its task count
+    result.steps = [
+        {"step": "plan (driver)", "wall": round(planned - started, 3)},
+        *(t.to_dict() for t in engine.timings),
+        {"step": "gather and assemble (driver)", "wall": round(time.monotonic() - assembling, 3)},
+    ]
     result.seconds = time.monotonic() - started
     return result
 

@@ -15,9 +15,9 @@ depends only on the inputs and `chunk_size`, never on the worker count.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
+import zlib
 from dataclasses import dataclass, field
 
 import zstandard
@@ -158,9 +158,16 @@ def _frame_groups(path: str, size: int, target: int) -> list[tuple[int, int, int
 @dataclass
 class UnitLines:
     lines: list[bytes]
-    sha256: str  # of the unit's own bytes [start, end): what a resume checks
+    check: str  # of the unit's own bytes [start, end): what a resume checks (`range_check`)
     error: StreamError | None = None  # the stream broke after the lines read
     partial: bytes = b""
+
+
+def range_check(data: bytes) -> str:
+    """A cheap fingerprint of a unit's bytes: whether they changed between passes or since an
+    interrupted run (CRC-32 and length; ~4x faster than SHA-256 here, and nothing relies on it
+    against a forger: the manifest's SHA-256 of each whole input does that)."""
+    return f"{zlib.crc32(data):08x}:{len(data)}"
 
 
 def read_unit(spec: UnitSpec) -> UnitLines:
@@ -202,7 +209,7 @@ def _plain(fh, spec: UnitSpec) -> tuple[bytes, str, None]:
     fh.seek(begin)
     data = fh.read(spec.end - begin)
     own = data[spec.start - begin :]
-    sha = hashlib.sha256(own).hexdigest()
+    sha = range_check(own)
     if spec.start > 0 and data[:1] != b"\n":  # a line that began in the unit before
         cut = own.find(b"\n")
         if cut < 0:  # no line starts here
@@ -265,7 +272,7 @@ def _zstd(fh, spec: UnitSpec) -> tuple[bytes, str, StreamError | None]:
         except StreamError:
             pass  # the unit that owns the broken frame reports it
         data = b"".join(more)
-    return data, hashlib.sha256(raw).hexdigest(), error
+    return data, range_check(raw), error
 
 
 def _decompress(raw: bytes) -> tuple[bytes, StreamError | None]:
@@ -281,7 +288,7 @@ def _decompress(raw: bytes) -> tuple[bytes, StreamError | None]:
 def _whole(fh, spec: UnitSpec) -> tuple[bytes, str, StreamError | None]:
     raw = fh.read()
     data, error = _decompress(raw)
-    return data, hashlib.sha256(raw).hexdigest(), error
+    return data, range_check(raw), error
 
 
 def count_lines_before(units: list[UnitSpec], spec: UnitSpec) -> int:

@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import os
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ class UnitResult:
     modified: bool = False
     stats: dict[str, dict] = field(default_factory=dict)
     composition: dict | None = None
-    input_sha256: str | None = None
+    input_check: str | None = None  # `range_check` of the unit's input bytes
     input_bytes: int = 0
     shards: list[dict] = field(default_factory=list)  # relative to the unit's output folder
     rejects: list[dict] = field(default_factory=list)  # relative to its rejects folder
@@ -374,7 +375,7 @@ def _read_input(
     unit: UnitSpec, policy: ErrorPolicy, result: UnitResult
 ) -> tuple[Batch, list[bytes]]:
     read = read_unit(unit)
-    result.input_sha256 = read.sha256
+    result.input_check = read.check
     result.input_bytes = unit.size
     batch = parse_lines(unit.source, 1, read.lines, policy, bom=False)
     result.lines = len(read.lines)
@@ -389,6 +390,8 @@ def _input_lines_kept(batch: Batch, lines: list[bytes]) -> bool:
     """Is every record written as its own input line, unchanged (the common case)?"""
     if batch.modified:
         return False
+    if batch.tails is None and batch._raws is lines:  # the reader's fast path: every line kept
+        return True
     return all(raw is lines[n - 1] for raw, n in zip(batch.raws, batch.linenos))
 
 
@@ -400,7 +403,7 @@ def _previous_lines(work: WorkDir, k: int, unit: UnitSpec, prev: UnitResult) -> 
         lines.pop()
         return lines
     read = read_unit(unit)
-    if read.sha256 != prev.input_sha256:
+    if read.check != prev.input_check:
         raise InputError(unit.source, None, "changed while the run was reading it")
     linenos = np.frombuffer(work.unit_path(k - 1, unit.index, "lines.npy").read_bytes(), np.int64)
     if len(linenos) == len(read.lines):  # every line kept (increasing line numbers: 1..n)
@@ -528,7 +531,8 @@ def load_decisions(work: WorkDir, position: int | None, unit: int) -> dict[int, 
 
 
 def hash_input(spec: RunSpec, path: str, ranges: list[tuple[int, int]]) -> tuple[str, list[str]]:
-    """An input's SHA-256, and that of each unit's byte range (what a resume checks)."""
+    """An input's SHA-256 (for the manifest), and each unit's `range_check` (what a resume
+    compares with the check its first pass recorded)."""
     whole = hashlib.sha256()
     parts = []
     with open(path, "rb") as fh:
@@ -536,16 +540,17 @@ def hash_input(spec: RunSpec, path: str, ranges: list[tuple[int, int]]) -> tuple
         for start, end in ranges:
             if start > pos:  # bytes no unit owns (never, for a plan of the whole file)
                 whole.update(fh.read(start - pos))
-            part = hashlib.sha256()
+            crc, size = 0, 0
             left = end - start
             while left > 0:
                 data = fh.read(min(left, 1 << 22))
                 if not data:
                     break
                 whole.update(data)
-                part.update(data)
+                crc = zlib.crc32(data, crc)
+                size += len(data)
                 left -= len(data)
-            parts.append(part.hexdigest())
+            parts.append(f"{crc:08x}:{size}")
             pos = end
         while data := fh.read(1 << 22):
             whole.update(data)

@@ -43,6 +43,10 @@ from curate.stages.dedup_exact import KeepConfig
 _POOL_STAGE: DedupNearStage | None = None
 
 
+SKETCH_BYTES = 8 << 20  # characters of text sketched at a time
+DECIDE_JOBS = 16  # near-duplicate components are decided in about this many jobs
+
+
 def _sketch_job(texts: list[str]):
     return _POOL_STAGE._sketch(texts)
 
@@ -212,6 +216,32 @@ class DedupNearStage(GlobalStage):
         return texts, rows
 
     def _sketch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, ShingleSets | None]:
+        """Signatures, band keys and (with exact verification) shingle sets of `texts`,
+        computed SKETCH_BYTES of text at a time: the temporaries (~10x the text) stay
+        bounded however large a batch or unit is."""
+        parts, start, size = [], 0, 0
+        for i, text in enumerate(texts):
+            size += len(text)
+            if size >= SKETCH_BYTES or i == len(texts) - 1:
+                parts.append(self._sketch_group(texts[start : i + 1]))
+                start, size = i + 1, 0
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return self._sketch_group([])
+        sigs = np.concatenate([p[0] for p in parts])
+        keys = np.concatenate([p[1] for p in parts])
+        sets = None
+        if self.exact:
+            values = np.concatenate([p[2].values for p in parts])
+            cuts, base = [0], 0
+            for p in parts:
+                cuts.extend(c + base for c in p[2].cuts[1:])
+                base += p[2].cuts[-1]
+            sets = ShingleSets(values, cuts)
+        return sigs, keys, sets
+
+    def _sketch_group(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, ShingleSets | None]:
         allh, doc_of = self.hasher.batch_hashes(texts)
         sets = None
         if self.exact:  # computed here, in the parallel part, not in the serial decisions
@@ -332,12 +362,9 @@ class DedupNearStage(GlobalStage):
         np.save(f"{base}.keys.npy", np.ascontiguousarray(keys["keys"], dtype=np.uint64))
         np.save(f"{base}.sigs.npy", np.ascontiguousarray(keys["sigs"], dtype=np.uint32))
         sets = keys["sets"]
-        if sets is not None:
-            values = [np.asarray(sets[i]) for i in range(len(keys["keys"]))]
-            cuts = np.cumsum([0] + [len(v) for v in values]).astype(np.int64)
-            flat = np.concatenate(values) if values else np.zeros(0, np.uint32)
-            np.save(f"{base}.setv.npy", flat)
-            np.save(f"{base}.setc.npy", cuts)
+        if sets is not None:  # one array and its cut points, as the sketch made them
+            np.save(f"{base}.setv.npy", np.ascontiguousarray(sets.values, dtype=np.uint32))
+            np.save(f"{base}.setc.npy", np.asarray(sets.cuts, dtype=np.int64))
         atomic_write(Path(f"{base}.meta"), pickle.dumps((keys["ids"], keys["ranks"])))
         flat_keys = keys["keys"].reshape(-1)
         rows = np.repeat(np.arange(len(keys["keys"]), dtype=np.int64), self.bands)
@@ -422,7 +449,11 @@ class DedupNearStage(GlobalStage):
         order = np.lexsort((nodes, first[labels]))
         table = np.stack([first[labels][order], nodes[order]], axis=1)
         np.save(path, table)
+        # rows a decide job takes: what fits the memory budget, and at most a sixteenth of
+        # the rows, so that every worker has some (a count fixed by the data alone, so the
+        # work folder's decision files are the same for any worker count)
         per = max(1, info.memory // (4 * self.config.num_perm + 8 * self.bands + 2048))
+        per = max(1, min(per, -(-len(table) // DECIDE_JOBS)))
         starts = np.flatnonzero(np.concatenate(([True], table[1:, 0] != table[:-1, 0])))
         groups, lo = [], 0
         for s in starts.tolist()[1:] + [len(table)]:
@@ -434,9 +465,9 @@ class DedupNearStage(GlobalStage):
         return groups
 
     def decide_components(self, info: ReduceInfo, job: int, lo: int, hi: int) -> None:
-        table = np.load(info.keys / "components.npy", mmap_mode="r")[lo:hi]
+        table = np.array(np.load(info.keys / "components.npy", mmap_mode="r")[lo:hi])
         offsets = info.offsets()
-        reader = _Sketches(info, self.exact)
+        reader = _Sketches(info, self.exact, table[:, 1])
         ext_keys, ext_sigs = self._external_keys(), self._external_sigs()
         decisions: dict[int, dict] = {}
         starts = np.flatnonzero(np.concatenate(([True], table[1:, 0] != table[:-1, 0])))
@@ -476,73 +507,76 @@ class DedupNearStage(GlobalStage):
         from curate.executors.units import load_decisions_file
 
         dropped = load_decisions_file(info.decisions)
-        keys, sigs, ids = [], [], []
+        masks, ids = {}, []
         for u in info.units:
             base = info.keys / f"u{u:06d}"
-            unit_keys = np.load(f"{base}.keys.npy")
-            keep = np.ones(len(unit_keys), dtype=bool)
+            unit_ids, _ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
+            keep = np.ones(len(unit_ids), dtype=bool)
             gone = dropped.get(u)
             if gone:
                 keep[list(gone)] = False
-            keys.append(unit_keys[keep])
-            sigs.append(np.load(f"{base}.sigs.npy")[keep])
-            unit_ids, _ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
+            masks[u] = keep
             ids.extend(itertools.compress(unit_ids, keep.tolist()))
-        cfg: DedupNearConfig = self.config
-        all_keys = np.concatenate(keys) if keys else np.zeros((0, self.bands), np.uint64)
-        all_sigs = np.concatenate(sigs) if sigs else np.zeros((0, cfg.num_perm), np.uint32)
+
+        def blocks(suffix: str):  # one unit's kept rows at a time: never all of them at once
+            for u in info.units:
+                rows = np.load(info.keys / f"u{u:06d}.{suffix}.npy", mmap_mode="r")
+                yield rows[masks[u]]
+
         label = {"name": info.name, "version": info.version, "stage": self.name}
-        files = []
+        cfg: DedupNearConfig = self.config
+        targets = []
         if info.out_dir is not None:
             rel = f"indexes/{info.position}-{self.name}{SUFFIX}"
-            save_near_index(Path(info.out_dir) / rel, all_keys, all_sigs, ids, self.params(), label)
-            files.append(rel)
+            targets.append(Path(info.out_dir) / rel)
         if cfg.index is not None:
-            save_near_index(Path(cfg.index), all_keys, all_sigs, ids, self.params(), label)
-        return files
+            targets.append(Path(cfg.index))
+        for target in targets:
+            save_near_index(target, blocks("keys"), blocks("sigs"), ids, self.params(), label)
+        return [f"indexes/{info.position}-{self.name}{SUFFIX}"] if info.out_dir is not None else []
 
 
 class _Sketches:
-    """Random access to the per-unit sketch files by input position (memory-mapped)."""
+    """The sketches of the records one decide job needs, read unit by unit.
 
-    def __init__(self, info: ReduceInfo, exact: bool):
-        self.info = info
-        self.exact = exact
-        self.offsets = info.offsets()
-        self.cache: dict[int, tuple] = {}
+    Each unit's files are opened once and only the rows asked for are copied out, so memory
+    holds the job's own records (bounded by the memory budget), never whole files: random
+    access through memory maps would leave every touched page resident.
+    """
 
-    def _unit(self, pos: int) -> tuple[tuple, int]:
-        u = int(np.searchsorted(self.offsets, pos, side="right") - 1)
-        unit = self.info.units[u]
-        if unit not in self.cache:
-            base = self.info.keys / f"u{unit:06d}"
-            setv = setc = None
-            if self.exact and Path(f"{base}.setv.npy").exists():
+    def __init__(self, info: ReduceInfo, exact: bool, positions: np.ndarray):
+        offsets = info.offsets()
+        self.rows: dict[int, tuple] = {}
+        positions = np.unique(positions[positions >= 0])
+        which = np.searchsorted(offsets, positions, side="right") - 1
+        for u in np.unique(which).tolist():
+            unit = info.units[u]
+            base = info.keys / f"u{unit:06d}"
+            wanted = positions[which == u]
+            rows = wanted - offsets[u]
+            keys = np.load(f"{base}.keys.npy", mmap_mode="r")[rows]
+            sigs = np.load(f"{base}.sigs.npy", mmap_mode="r")[rows]
+            sets: list = [None] * len(rows)
+            if exact and Path(f"{base}.setv.npy").exists():
                 setv = np.load(f"{base}.setv.npy", mmap_mode="r")
                 setc = np.load(f"{base}.setc.npy", mmap_mode="r")
+                sets = [np.array(setv[setc[r] : setc[r + 1]]) for r in rows.tolist()]
+                del setv, setc
             ids, ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
-            self.cache[unit] = (
-                np.load(f"{base}.keys.npy", mmap_mode="r"),
-                np.load(f"{base}.sigs.npy", mmap_mode="r"),
-                setv,
-                setc,
-                ids,
-                ranks,
-            )
-        return self.cache[unit], pos - int(self.offsets[u])
+            for j, (pos, row) in enumerate(zip(wanted.tolist(), rows.tolist())):
+                rank = ranks[row] if ranks is not None else None
+                self.rows[pos] = (keys[j], sigs[j], sets[j], ids[row], rank)
+            del ids, ranks
 
     def sketch(self, pos: int):
-        (keys, sigs, setv, setc, _ids, _ranks), row = self._unit(pos)
-        sets = None if setv is None else np.asarray(setv[setc[row] : setc[row + 1]])
-        return np.asarray(keys[row]), np.asarray(sigs[row]), sets
+        keys, sigs, sets, _id, _rank = self.rows[pos]
+        return keys, sigs, sets
 
     def id(self, pos: int) -> str:
-        (_k, _s, _v, _c, ids, _r), row = self._unit(pos)
-        return ids[row]
+        return self.rows[pos][3]
 
     def rank(self, pos: int) -> list:
-        (_k, _s, _v, _c, _ids, ranks), row = self._unit(pos)
-        return ranks[row]
+        return self.rows[pos][4]
 
 
 def _near_job(info: ReduceInfo, step: str, job: int, lo: Any, hi: Any) -> Any:
