@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.dedup.exact_keys import DIGEST_DTYPE
-from curate.dedup.index_file import IndexFile, write_index
+from curate.dedup.index_file import IdParts, IndexFile, write_index
 from curate.dedup.index_file import find_index as find_index_file
 
 # numpy bytes per record while resolving: digest + position, plus sort scratch
@@ -83,6 +83,18 @@ def rank_comparator(ranks: dict[int, list], prefer: list[str]):
 
 
 _MAGIC = b"CURATE-EXACT-INDEX-1\n"
+
+
+def save_index_parts(path: Path, parts: list[tuple[Path, Path, int]], label: dict) -> None:
+    """The index from sorted parts that follow each other in digest order (one per reduce
+    job): (digests file, ids file, count) each, streamed, never all in memory."""
+    write_index(
+        path,
+        _MAGIC,
+        label,
+        [(d.read_bytes() for d, _i, _n in parts)],
+        IdParts([i for _d, i, _n in parts], sum(n for _d, _i, n in parts)),
+    )
 
 
 def save_index(path: Path, digests: np.ndarray, ids: list[str], label: dict) -> None:

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+
+
+@dataclass
+class IdParts:
+    """Ids streamed from parts: each part's ids already joined by newlines."""
+
+    parts: list[Path]
+    count: int
 
 
 def write_index(
@@ -16,13 +25,21 @@ def write_index(
     magic: bytes,
     header: dict,
     arrays: list[bytes | Iterable[bytes]],
-    ids: list[str],
+    ids: list[str] | IdParts,
 ) -> None:
-    """Write an index atomically. Each array is bytes or an iterable of chunks, so a large
-    index streams from its parts instead of being joined in memory."""
-    blob = "\n".join(ids).encode("utf-8", "surrogatepass")
+    """Write an index atomically. Each array is bytes or an iterable of chunks, and the ids a
+    list or files of parts, so a large index streams from its parts instead of being joined
+    in memory."""
+    if isinstance(ids, IdParts):
+        sizes = [p.stat().st_size for p in ids.parts]
+        nonempty = [p for p, n in zip(ids.parts, sizes) if n]
+        count, nbytes = ids.count, sum(sizes) + max(len(nonempty) - 1, 0)
+        blob = None
+    else:
+        blob = "\n".join(ids).encode("utf-8", "surrogatepass")
+        count, nbytes = len(ids), len(blob)
     head = orjson.dumps(
-        {**header, "records": len(ids), "ids_bytes": len(blob)}, option=orjson.OPT_SORT_KEYS
+        {**header, "records": count, "ids_bytes": nbytes}, option=orjson.OPT_SORT_KEYS
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -36,7 +53,13 @@ def write_index(
             else:
                 for chunk in array:
                     fh.write(chunk)
-        fh.write(blob)
+        if blob is not None:
+            fh.write(blob)
+        else:
+            for i, part in enumerate(nonempty):
+                if i:
+                    fh.write(b"\n")
+                fh.write(part.read_bytes())
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

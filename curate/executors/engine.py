@@ -24,14 +24,6 @@ def timed_call(fn: Callable[..., Any], job: tuple) -> tuple[Any, float]:
     return value, time.perf_counter() - started
 
 
-def _step_name(fn: Callable[..., Any], job: tuple) -> str:
-    """`run_pass_task`, or `near_job edges` for a reduce job whose second argument names its step."""
-    name = getattr(fn, "__name__", "task").lstrip("_")
-    if len(job) > 1 and isinstance(job[1], str):
-        name += f" {job[1]}"
-    return name
-
-
 @dataclass
 class StepTiming:
     """One `map` call: how many tasks, its wall time, and the seconds its tasks took (summed
@@ -62,7 +54,11 @@ class Engine:
     def __init__(self) -> None:
         self.timings: list[StepTiming] = []
 
-    def map(self, fn: Callable[..., Any], jobs: Iterable[tuple]) -> Iterator[Any]:
+    def map(
+        self, fn: Callable[..., Any], jobs: Iterable[tuple], step: str | None = None
+    ) -> Iterator[Any]:
+        """`fn(*job)` for every job, somewhere; results in job order. `step` names the
+        work in the timings (`run.json`)."""
         started = time.perf_counter()
         timing: StepTiming | None = None
 
@@ -70,7 +66,7 @@ class Engine:
             nonlocal timing
             for job in items:
                 if timing is None:
-                    timing = StepTiming(_step_name(fn, job))
+                    timing = StepTiming(step or getattr(fn, "__name__", "task").lstrip("_"))
                     self.timings.append(timing)
                 yield job
 

@@ -290,6 +290,7 @@ def execute(
             engine.map(
                 hash_input,
                 [(spec, p.path, [(units[u].start, units[u].end) for u in p.units]) for p in inputs],
+                step="hash inputs",
             )
         )
         for plan, (_whole, parts) in zip(inputs, hashes):
@@ -314,7 +315,7 @@ def execute(
                     result.resumed_units += 1
                     continue
                 jobs.append((spec, k, unit, bases.get(unit.index) if k else None))
-            for done in engine.map(run_pass_task, jobs):
+            for done in engine.map(run_pass_task, jobs, step=describe_pass(segments, k)):
                 results[(k, done.unit)] = done
                 progress.add_records(done.records_read)
                 checkpoint("unit")

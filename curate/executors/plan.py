@@ -24,6 +24,7 @@ import zstandard
 
 from curate.errors import InputError
 from curate.io.decompress import GZIP_MAGIC, ZSTD_MAGIC, StreamError, iter_decompressed
+from curate.io.parquet import is_parquet, iter_parquet_lines, row_group_spans
 from curate.io.sources import Source
 
 BOM = b"\xef\xbb\xbf"
@@ -39,12 +40,13 @@ class UnitSpec:
     index: int
     source: str  # the name errors show
     path: str
-    fmt: str  # plain, zstd or whole
+    fmt: str  # plain, zstd, whole or parquet
     start: int
     end: int
     prev: int | None = None
     first: bool = True  # the first unit of its input
     input_index: int = 0
+    row_groups: tuple[int, int] | None = None  # parquet: row groups [a, b)
 
     @property
     def size(self) -> int:
@@ -66,6 +68,8 @@ def input_format(path: str) -> str:
         return "zstd"
     if head.startswith(GZIP_MAGIC):
         return "whole"
+    if is_parquet(head):
+        return "parquet"
     return "plain"
 
 
@@ -88,6 +92,26 @@ def plan_units(sources: list[Source], chunk_size: int) -> tuple[list[UnitSpec], 
             ranges = [(a, min(a + chunk_size, size), None) for a in cuts]
         elif fmt == "zstd":
             ranges = _frame_groups(path, size, max(chunk_size // ZSTD_RATIO, 1))
+        elif fmt == "parquet":
+            spans = row_group_spans(path, source.name, max(chunk_size // ZSTD_RATIO, 1))
+            for i, span in enumerate(spans):
+                plan.units.append(len(units))
+                groups = (span.first, span.last)
+                units.append(
+                    UnitSpec(
+                        len(units),
+                        source.name,
+                        path,
+                        fmt,
+                        span.start,
+                        span.end,
+                        None,
+                        i == 0,
+                        n,
+                        groups,
+                    )
+                )
+            continue
         else:
             ranges = [(0, size, None)]
         for i, (a, b, prev) in enumerate(ranges):
@@ -172,6 +196,16 @@ def range_check(data: bytes) -> str:
 
 def read_unit(spec: UnitSpec) -> UnitLines:
     """The lines a unit owns (no newlines, CRLF as LF, a first line's BOM removed)."""
+    if spec.fmt == "parquet":
+        with open(spec.path, "rb") as fh:
+            fh.seek(spec.start)
+            check = range_check(fh.read(spec.size))
+        lines = [
+            ln
+            for part in iter_parquet_lines(spec.path, spec.source, spec.row_groups)
+            for ln in part
+        ]
+        return UnitLines(lines, check)
     try:
         with open(spec.path, "rb") as fh:
             if spec.fmt == "plain":

@@ -21,3 +21,14 @@ class HashingReader:
         return data
 
     read = read1
+
+
+def hash_file(path: str) -> tuple[str, int]:
+    """A file's SHA-256 and size (for inputs read by other means than a stream, e.g. Parquet)."""
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while data := fh.read(1 << 22):
+            sha.update(data)
+            size += len(data)
+    return sha.hexdigest(), size

@@ -13,7 +13,8 @@ import orjson
 
 from curate.errors import InputError
 from curate.io.decompress import StreamError, iter_decompressed_background
-from curate.io.hashing import HashingReader
+from curate.io.hashing import HashingReader, hash_file
+from curate.io.parquet import is_parquet, iter_parquet_lines
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
 from curate.io.strict_json import DuplicateKey, strict_loads
@@ -263,6 +264,18 @@ def read_source(
     With `info`, appends the source's {path, sha256, bytes, records} once it is fully read.
     """
     fh = source.open()
+    head = _peek(fh)
+    if is_parquet(head):
+        if source.is_stdin:
+            raise InputError(
+                source.name,
+                None,
+                "Parquet cannot be read from a pipe (it ends with its "
+                "footer): give the file's name",
+            )
+        fh.close()
+        yield from _read_parquet(source, policy, info)
+        return
     reader = HashingReader(fh) if info is not None else fh
     lineno = 1
     records = 0
@@ -289,6 +302,32 @@ def read_source(
                 "records": records,
             }
         )
+
+
+def _peek(fh) -> bytes:
+    """The first bytes of a stream, left unread (a pipe's buffer, or a file's position)."""
+    peek = getattr(fh, "peek", None)
+    if peek is not None:
+        try:
+            return peek(4)[:4]
+        except (OSError, ValueError):
+            return b""
+    return b""
+
+
+def _read_parquet(source: Source, policy: ErrorPolicy, info: list[dict] | None) -> Iterator[Batch]:
+    """A Parquet file's rows as batches; line numbers are row numbers (from 1)."""
+    lineno = 1
+    records = 0
+    for lines in iter_parquet_lines(source.path, source.name):
+        batch = parse_lines(source.name, lineno, lines, policy, bom=False)
+        lineno += len(lines)
+        if batch.records:
+            records += len(batch.records)
+            yield batch
+    if info is not None:
+        sha, size = hash_file(source.path)
+        info.append({"path": source.name, "sha256": sha, "bytes": size, "records": records})
 
 
 def read_batches(

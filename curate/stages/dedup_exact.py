@@ -26,11 +26,13 @@ from curate.dedup.exact_index import (
     prefer_survivors,
     resolve_partition,
     save_index,
+    save_index_parts,
 )
 from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
 from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
 from curate.errors import ConfigError
 from curate.executors.sections import read_sections, write_sections
+from curate.executors.units import atomic_write
 from curate.io.reader import Batch
 from curate.records import dumps_record, get_path, split_path
 from curate.stages.base import (
@@ -251,23 +253,32 @@ class DedupExactStage(GlobalStage):
         return sections
 
     def reduce_run(self, engine: Any, info: ReduceInfo) -> list[str]:
-        jobs = [(info, job, lo, hi) for job, (lo, hi) in enumerate(info.groups)]
-        parts = list(engine.map(_exact_job, jobs))
-        digests = [np.frombuffer(d, DIGEST_DTYPE) for d, _ids in parts]
-        all_digests = np.concatenate(digests) if digests else np.zeros(0, DIGEST_DTYPE)
-        ids = [i for _d, part_ids in parts for i in part_ids]
+        """Partition groups resolved as jobs, each writing its decisions and its kept keys;
+        then one job streams the kept keys, in digest order, into the indexes."""
+        jobs = [(info, "resolve", job, lo, hi) for job, (lo, hi) in enumerate(info.groups)]
+        counts = list(engine.map(_exact_job, jobs, step=f"{self.name}: decisions"))
+        job = (info, "index", 0, counts, None)
+        (files,) = list(engine.map(_exact_job, [job], step=f"{self.name}: index"))
+        return files
+
+    def write_indexes(self, info: ReduceInfo, counts: list[int]) -> list[str]:
+        parts = [
+            (info.keys / f"kept-{job:05d}.digests", info.keys / f"kept-{job:05d}.ids", n)
+            for job, n in enumerate(counts)
+        ]
         label = {"name": info.name, "version": info.version, "stage": self.name}
         files = []
         if info.out_dir is not None:
             rel = f"indexes/{info.position}-{self.name}{INDEX_SUFFIX}"
-            save_index(Path(info.out_dir) / rel, all_digests, ids, label)
+            save_index_parts(Path(info.out_dir) / rel, parts, label)
             files.append(rel)
         if self.config.index is not None:
-            save_index(Path(self.config.index), all_digests, ids, label)
+            save_index_parts(Path(self.config.index), parts, label)
         return files
 
-    def resolve(self, info: ReduceInfo, job: int, lo: int, hi: int) -> tuple[bytes, list[str]]:
-        """One group of partitions: decisions by unit, and the kept keys (sorted)."""
+    def resolve(self, info: ReduceInfo, job: int, lo: int, hi: int) -> int:
+        """One group of partitions: decisions by unit, and the kept keys (sorted, to work
+        files the index is made of); returns how many were kept."""
         offsets = info.offsets()
         pos, digs, ids, ranks = [], [], [], []
         for u in info.units:
@@ -280,7 +291,7 @@ class DedupExactStage(GlobalStage):
                 ranks.extend(part_ranks or [None] * len(rows))
         if not pos:
             write_sections(info.decision_file(job), {})
-            return b"", []
+            return self._kept_part(info, job, np.zeros(0, DIGEST_DTYPE), [])
         positions = np.concatenate(pos)
         digests = np.concatenate(digs)
         order = np.argsort(positions, kind="stable")
@@ -318,14 +329,24 @@ class DedupExactStage(GlobalStage):
         kept_digests = digests[keep]
         kept_ids = list(itertools.compress(ids, keep.tolist()))
         order = np.argsort(kept_digests, kind="stable")
-        return kept_digests[order].tobytes(), [kept_ids[i] for i in order.tolist()]
+        return self._kept_part(
+            info, job, kept_digests[order], [kept_ids[i] for i in order.tolist()]
+        )
+
+    def _kept_part(self, info: ReduceInfo, job: int, digests: np.ndarray, ids: list[str]) -> int:
+        base = info.keys / f"kept-{job:05d}"
+        atomic_write(Path(f"{base}.digests"), digests.tobytes())
+        atomic_write(Path(f"{base}.ids"), "\n".join(ids).encode("utf-8", "surrogatepass"))
+        return len(ids)
 
 
-def _exact_job(info: ReduceInfo, job: int, lo: int, hi: int) -> tuple[bytes, list[str]]:
+def _exact_job(info: ReduceInfo, step: str, job: int, lo: Any, hi: Any) -> Any:
     from curate.executors.units import state_of
 
     stage = state_of(info.spec).pipeline.stages[info.position]
-    return stage.resolve(info, job, lo, hi)
+    if step == "resolve":
+        return stage.resolve(info, job, lo, hi)
+    return stage.write_indexes(info, lo)
 
 
 _HEAD = struct.Struct("<qIBI")  # line number, source index, modified flag, length

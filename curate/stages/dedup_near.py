@@ -380,13 +380,16 @@ class DedupNearStage(GlobalStage):
         """Buckets -> edges (per partition group); components of the candidate graph; the
         pipe's rule replayed per component (records of different components never meet in
         a bucket, so each is decided apart and the result is the pipe's)."""
+        name = self.name
         jobs = [(info, "edges", job, lo, hi) for job, (lo, hi) in enumerate(info.groups)]
-        edge_files = list(engine.map(_near_job, jobs))
-        (groups,) = list(engine.map(_near_job, [(info, "components", 0, edge_files, None)]))
+        edge_files = list(engine.map(_near_job, jobs, step=f"{name}: candidate pairs"))
+        job = (info, "components", 0, edge_files, None)
+        (groups,) = list(engine.map(_near_job, [job], step=f"{name}: components"))
         jobs = [(info, "decide", job, lo, hi) for job, (lo, hi) in enumerate(groups)]
-        for _ in engine.map(_near_job, jobs):
+        for _ in engine.map(_near_job, jobs, step=f"{name}: decisions"):
             pass
-        (files,) = list(engine.map(_near_job, [(info, "index", 0, None, None)]))
+        job = (info, "index", 0, None, None)
+        (files,) = list(engine.map(_near_job, [job], step=f"{name}: index"))
         return files
 
     def _external_keys(self) -> np.ndarray:
