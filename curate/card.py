@@ -27,20 +27,29 @@ def size_category(n: int) -> str:
 
 
 def _hub_license(composition: dict) -> str | list[str]:
-    licenses = sorted((composition.get("license") or {}).keys())
-    ids = [lic.lower() for lic in licenses if " " not in lic and lic not in ("unknown", "")]
+    """The hub's `license` field: the SPDX ids the kept records carry (an expression counts
+    each id it names), lowercased as the hub writes them; `unknown` when none is known."""
+    ids: set[str] = set()
+    for expression in composition.get("license") or {}:
+        tokens = expression.replace("(", " ").replace(")", " ").split()
+        for before, token in zip([None, *tokens], tokens):
+            if token in ("AND", "OR", "WITH") or before == "WITH" or token.lower() == "unknown":
+                continue  # operators, exceptions (`WITH Classpath-exception-2.0`), no license
+            ids.add(token.lower())
     if not ids:
-        return "other"
-    return ids[0] if len(ids) == 1 else ids
+        return "unknown"
+    ordered = sorted(ids)
+    return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _data_files(shards: list[dict]) -> list[dict]:
     folders = sorted({s["path"].rpartition("/")[0] for s in shards})
+    pattern = "part-*.parquet" if _is_parquet(shards) else "part-*.jsonl.zst"
     if folders == [""] or not folders:
         return [
             {
                 "config_name": "default",
-                "data_files": [{"split": "train", "path": "part-*.jsonl.zst"}],
+                "data_files": [{"split": "train", "path": pattern}],
             }
         ]
     # the default config names each data folder: a `*/` pattern would take `rejects/` too
@@ -49,7 +58,7 @@ def _data_files(shards: list[dict]) -> list[dict]:
             "config_name": "default",
             "default": True,
             "data_files": [
-                {"split": "train", "path": [f"{folder}/part-*.jsonl.zst" for folder in folders]}
+                {"split": "train", "path": [f"{folder}/{pattern}" for folder in folders]}
             ],
         }
     ]
@@ -57,10 +66,26 @@ def _data_files(shards: list[dict]) -> list[dict]:
         configs.append(
             {
                 "config_name": folder,
-                "data_files": [{"split": "train", "path": f"{folder}/part-*.jsonl.zst"}],
+                "data_files": [{"split": "train", "path": f"{folder}/{pattern}"}],
             }
         )
     return configs
+
+
+def _unlabelled_row(comp: dict, rows: dict, dim: str) -> list[str]:
+    """Records with no value for `dim` (prose has no programming language), so that the
+    table accounts for every record."""
+    records = comp.get("records", 0) - sum(r["records"] for r in rows.values())
+    size = comp.get("bytes", 0) - sum(r["bytes"] for r in rows.values())
+    if records <= 0:
+        return []
+    share = 100 * records / comp["records"] if comp.get("records") else 0.0
+    share_bytes = 100 * size / comp["bytes"] if comp.get("bytes") else 0.0
+    return [f"| (no {dim}) | {records:,} | {share:.2f} | {size:,} | {share_bytes:.2f} |"]
+
+
+def _is_parquet(shards: list[dict]) -> bool:
+    return bool(shards) and all(s["path"].endswith(".parquet") for s in shards)
 
 
 def render_card(manifest: dict) -> str:
@@ -85,7 +110,9 @@ def render_card(manifest: dict) -> str:
             else ""
         )
         + f". {comp.get('records', 0):,} records, {comp.get('bytes', 0):,} bytes of text, "
-        f"in {len(manifest['shards'])} zstd JSON-lines shards listed with their SHA-256 in "
+        f"in {len(manifest['shards'])} "
+        + ("Parquet" if _is_parquet(manifest["shards"]) else "zstd JSON-lines")
+        + " shards listed with their SHA-256 in "
         "`manifest.json` (check them with `curate verify`).",
         "",
     ]
@@ -104,6 +131,8 @@ def render_card(manifest: dict) -> str:
                 f"| {value} | {row['records']:,} | {row['share_records_pct']:.2f} | "
                 f"{row['bytes']:,} | {row['share_bytes_pct']:.2f} |"
             )
+        if dim != "license":  # one value a record: those without one get a row of their own
+            lines.extend(_unlabelled_row(comp, rows, dim))
         lines.append("")
     if manifest["stages"]:
         lines += ["## Processing", "", "| stage | in | out | dropped |", "|---|---:|---:|---|"]

@@ -45,6 +45,8 @@ class FieldsConfig(_Model):
 
 class OutputConfig(_Model):
     dir: str
+    # jsonl: zstd JSON-lines shards; parquet: Parquet shards sharing one schema
+    format: Literal["jsonl", "parquet"] = "jsonl"
     shard_size: str | int = "256MB"
     shard_records: int | None = Field(None, ge=1)
     level: int = Field(3, ge=1, le=22)

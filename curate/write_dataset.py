@@ -11,6 +11,7 @@ from curate.errors import UsageError
 from curate.fields import Fields
 from curate.finalize import finalize
 from curate.io.lock import folder_lock
+from curate.io.parquet_out import convert_folder_shards
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch, read_batches
 from curate.io.sources import Source, check_not_inside
@@ -77,8 +78,10 @@ def write_dataset(
     parent: Path | None = None,
     fields: Fields | None = None,
     split_by: str | None = None,
+    format: str = "jsonl",
 ) -> dict:
-    """Write shards, then the dataset card and manifest; returns the manifest."""
+    """Write shards (zstd JSON lines, or Parquet sharing one schema), then the dataset card
+    and manifest; returns the manifest."""
     writer_bytes = parse_size(shard_size)
     fields = fields or Fields()
     parent_ref = parent_reference(parent) if parent is not None else None
@@ -88,6 +91,15 @@ def write_dataset(
         args = {"shard_bytes": writer_bytes, "shard_records": shard_records, "level": level}
         writer = dataset_writer(out_dir, split_by, **args)
         shards, composition, inputs = write_shards(writer, sources, policy, fields)
+        if format == "parquet":
+            try:
+                shards = convert_folder_shards(out_dir, shards)
+            except BaseException:  # no half-converted folder that looks like a dataset
+                for shard in shards:
+                    (out_dir / shard.path).unlink(missing_ok=True)
+                for arrow in out_dir.rglob(".*.arrow"):
+                    arrow.unlink()
+                raise
         return _finish_write(
             out_dir,
             shards,
@@ -104,6 +116,7 @@ def write_dataset(
                 "shard_records": shard_records,
                 "level": level,
                 "split_by": split_by,
+                "format": format,
             },
         )
 

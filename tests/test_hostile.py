@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -317,6 +318,39 @@ def test_the_readme_main_job_loads_with_datasets_and_pyarrow(tmp_path):
         assert part.num_rows == count
     rows = sum(pj.read_json(out / s["path"]).num_rows for s in manifest["shards"])
     assert rows == total
+
+
+def _readme_python_block(marker: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if marker in b]
+    return block
+
+
+def test_the_readme_loading_snippet_runs_as_written_on_the_main_jobs_output(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text((ROOT / "pipeline.yaml").read_text())
+    (tmp_path / "fixtures").symlink_to(FIXTURES)
+    result = run_curate("run", "pipeline.yaml", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    manifest = orjson.loads(
+        (tmp_path / "out" / "tiny-corpus" / "2026.11.0" / "manifest.json").read_bytes()
+    )
+    code = _readme_python_block("datasets.load_dataset")
+    env = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    script = (
+        "import os\n"
+        f"os.environ.update({env!r})\n"
+        f"{code}\n"
+        "import json as _j\n"
+        "print(_j.dumps([train.num_rows, code.num_rows, sum(t.num_rows for t in tables)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, env=curate_env()
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    total = manifest["totals"]["records_out"]
+    in_code = sum(s["records"] for s in manifest["shards"] if s["path"].startswith("code/"))
+    assert orjson.loads(done.stdout.splitlines()[-1]) == [total, in_code, total]
 
 
 # ---- 5. split names ---------------------------------------------------------------------------

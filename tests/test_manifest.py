@@ -254,5 +254,59 @@ def test_manifest_show(tmp_path):
 def test_dataset_card(tmp_path):
     out = build(tmp_path)
     card = (out / "README.md").read_text()
-    assert card.startswith("---\npretty_name: t 1\nlicense: other\nsize_categories:\n- n<1K\n")
+    assert card.startswith("---\npretty_name: t 1\nlicense: unknown\nsize_categories:\n- n<1K\n")
     assert "path: part-*.jsonl.zst" in card
+
+
+def _card_manifest(composition: dict) -> dict:
+    return {
+        "name": "c",
+        "version": "1",
+        "curate_version": "0",
+        "pipeline": {"sha256": ""},
+        "composition": composition,
+        "shards": [{"path": "part-00000.jsonl.zst"}],
+        "stages": [],
+    }
+
+
+def _row(records: int, size: int, total: int, total_bytes: int) -> dict:
+    return {
+        "records": records,
+        "bytes": size,
+        "share_records_pct": round(100 * records / total, 4),
+        "share_bytes_pct": round(100 * size / total_bytes, 4),
+    }
+
+
+def test_the_card_states_the_licenses_the_records_carry():
+    from curate.card import render_card
+
+    comp = {
+        "records": 10,
+        "bytes": 100,
+        "license": {
+            "MIT": _row(5, 50, 10, 100),
+            "GPL-2.0-or-later WITH Classpath-exception-2.0": _row(2, 20, 10, 100),
+            "Apache-2.0 OR MIT": _row(2, 20, 10, 100),
+            "unknown": _row(1, 10, 10, 100),
+        },
+    }
+    card = render_card(_card_manifest(comp))
+    assert "license:\n- apache-2.0\n- gpl-2.0-or-later\n- mit\n" in card
+    one = render_card(
+        _card_manifest({"records": 1, "bytes": 1, "license": {"MIT": _row(1, 1, 1, 1)}})
+    )
+    assert "\nlicense: mit\n" in one
+
+
+def test_the_cards_language_table_accounts_for_every_record():
+    from curate.card import render_card
+
+    comp = {"records": 10, "bytes": 1000, "language": {"Python": _row(4, 600, 10, 1000)}}
+    card = render_card(_card_manifest(comp))
+    assert (
+        "| language | records | % records | bytes | % bytes |\n|---|---:|---:|---:|---:|\n"
+        "| Python | 4 | 40.00 | 600 | 60.00 |\n"
+        "| (no language) | 6 | 60.00 | 400 | 40.00 |\n"
+    ) in card

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from curate.cli import app
@@ -143,13 +144,22 @@ def write_command(
     split_by: Annotated[
         str | None, typer.Option("--split-by", help="One folder per value of this field.")
     ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            click_type=click.Choice(["jsonl", "parquet"]),
+            help="jsonl: zstd JSON-lines shards; parquet: Parquet shards with one schema.",
+        ),
+    ] = "jsonl",
     text_field: TextField = "text",
     id_field: IdField = "id",
     on_error: OnErrorOpt = OnError.fail,
     quarantine: QuarantineOpt = None,
     duplicate_keys: DuplicateKeysOpt = "error",
 ) -> None:
-    """Write records into zstd shards part-00000.jsonl.zst, ... in OUT_DIR.
+    """Write records into zstd shards part-00000.jsonl.zst, ... (or part-00000.parquet, ...)
+    in OUT_DIR.
 
     Example: curate cat raw/*.jsonl.gz | curate write out/v1 --shard-size 64MB
     """
@@ -169,4 +179,5 @@ def write_command(
             parent=parent,
             fields=make_fields(id_field, text_field),
             split_by=split_by,
+            format=format,
         )

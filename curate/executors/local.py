@@ -37,11 +37,14 @@ from curate.executors.units import (
     adopt_pipeline,
     atomic_write,
     hash_input,
+    parquet_schema_task,
+    parquet_write_task,
     plan_segments,
     run_pass_task,
     state_of,
 )
 from curate.faults import checkpoint
+from curate.io.parquet_out import unify_schemas
 from curate.io.policy import OnError
 from curate.io.sources import Source, check_not_inside, expand_inputs
 from curate.io.writer import ShardInfo, fsync_dir, parse_size
@@ -319,6 +322,8 @@ def execute(
                 results[(k, done.unit)] = done
                 progress.add_records(done.records_read)
                 checkpoint("unit")
+        if cfg.output.format == "parquet":
+            _to_parquet(engine, spec, units, results, len(segments) - 1)
         ok = True
     except UnitFailed as exc:
         unit = units[exc.unit]
@@ -339,6 +344,23 @@ def execute(
     ]
     result.seconds = time.monotonic() - started
     return result
+
+
+def _to_parquet(engine: Engine, spec: RunSpec, units: list[UnitSpec], results, final: int) -> None:
+    """The final shards as Parquet with one schema: every unit's schemas, unified here, then
+    every unit's shards written with it (the JSON shards stay until the run is done, so a
+    resume converts again)."""
+    todo = [u.index for u in units if results[(final, u.index)].shards]
+    jobs = [(spec, u, [s["path"] for s in results[(final, u)].shards]) for u in todo]
+    schemas = [
+        s for part in engine.map(parquet_schema_task, jobs, step="parquet: schemas") for s in part
+    ]
+    if not schemas:
+        return
+    unified = unify_schemas(schemas)
+    jobs = [(spec, u, results[(final, u)].shards, unified) for u in todo]
+    for u, shards in zip(todo, engine.map(parquet_write_task, jobs, step="parquet: shards")):
+        results[(final, u)].shards = shards
 
 
 def line_bases(units: list[UnitSpec], results: dict) -> dict[int, int]:
@@ -481,7 +503,8 @@ def _place(out: Path, folder: Path, subdir: str, shard: dict, numbers: dict[str,
     split = rel.parent.as_posix() if rel.parent != Path(".") else ""
     n = numbers.get(split, 0)
     numbers[split] = n + 1
-    target_rel = Path(subdir, split, f"part-{n:05d}.jsonl.zst")
+    suffix = ".parquet" if rel.name.endswith(".parquet") else ".jsonl.zst"
+    target_rel = Path(subdir, split, f"part-{n:05d}{suffix}")
     source, target = folder / rel, out / target_rel
     if source.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

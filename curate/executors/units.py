@@ -28,6 +28,7 @@ from curate.errors import InputError
 from curate.executors.plan import UnitSpec, read_unit
 from curate.executors.sections import read_sections, write_sections
 from curate.fields import Fields
+from curate.io.parquet_out import arrow_to_parquet, parquet_name, shard_to_arrow
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, parse_lines
 from curate.io.split import dataset_writer
@@ -524,6 +525,28 @@ def load_decisions(work: WorkDir, position: int | None, unit: int) -> dict[int, 
     for path in sorted(folder.glob("d*.sec")):
         for _key, part in read_sections(path, unit):
             out.update(part)
+    return out
+
+
+# ---- parquet output ---------------------------------------------------------------------------
+
+
+def parquet_schema_task(spec: RunSpec, unit: int, paths: list[str]) -> list[bytes]:
+    """Each of a unit's JSON shards to an Arrow file; their schemas (Parquet step 1)."""
+    folder = state_of(spec).work.output(unit)
+    return [shard_to_arrow(folder / p, folder / f"{p}.arrow") for p in paths]
+
+
+def parquet_write_task(spec: RunSpec, unit: int, shards: list[dict], schema: bytes) -> list[dict]:
+    """A unit's shards as Parquet with the run's one schema (Parquet step 2)."""
+    folder = state_of(spec).work.output(unit)
+    out = []
+    for shard in shards:
+        target = parquet_name(shard["path"])
+        info = arrow_to_parquet(
+            folder / f"{shard['path']}.arrow", schema, folder / target, shard["uncompressed_bytes"]
+        )
+        out.append({**shard, **info, "path": target})
     return out
 
 

@@ -55,8 +55,8 @@ class Source:
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    """A dataset folder's shards (as its manifest lists them), or else every `*.jsonl*`
-    file below the folder, sorted, skipping `rejects/`, `quarantine/` and hidden entries."""
+    """A dataset folder's shards (as its manifest lists them), or else every `*.jsonl*` and
+    `*.parquet` file below the folder, sorted, skipping `rejects/`, `quarantine/` and hidden entries."""
     manifest = folder / "manifest.json"
     if manifest.is_file():
         try:
@@ -71,7 +71,7 @@ def _folder_files(folder: Path) -> list[Path]:
             d for d in dirs if not d.startswith(".") and d not in ("rejects", "quarantine")
         )
         for name in files:
-            if not name.startswith(".") and ".jsonl" in name:
+            if not name.startswith(".") and (".jsonl" in name or name.endswith(".parquet")):
                 found.append(Path(root) / name)
     return sorted(found, key=lambda p: p.relative_to(folder).parts)
 
@@ -100,7 +100,7 @@ def expand_inputs(specs: list[str] | None) -> list[Source]:
         elif os.path.isdir(spec):
             files = _folder_files(Path(spec))
             if not files:
-                raise UsageError(f"no *.jsonl* file in folder {spec!r}")
+                raise UsageError(f"no *.jsonl* or *.parquet file in folder {spec!r}")
             sources.extend(Source(str(p), str(p)) for p in files)
         else:
             sources.append(Source(spec, spec))
