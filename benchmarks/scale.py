@@ -121,9 +121,9 @@ def pipe_ids(cmd: str, env: dict) -> TreeUsage:
     return run_tree(["bash", "-o", "pipefail", "-c", cmd], env=env)
 
 
-def ids_of_pipe(cmd: str, env: dict, out: Path) -> None:
+def ids_of_file(records: Path, out: Path, env: dict) -> None:
     subprocess.run(
-        ["bash", "-o", "pipefail", "-c", f"{cmd} | jq -r .id > {out}"], env=env, check=True
+        ["bash", "-o", "pipefail", "-c", f"jq -r .id < {records} > {out}"], env=env, check=True
     )
 
 
@@ -171,7 +171,8 @@ def main() -> None:
                 f"output: {{dir: {out}}}\n"
                 f"executor: {{type: local, workers: {args.workers}}}\n"
             )
-            p = pipe_ids(pipe, env)
+            piped = work / f"{job}.pipe.jsonl"  # the pipe's output, to compare with the run's
+            p = pipe_ids(f"{pipe} > {piped}", env)
             print(row(f"{job}: pipe", p, args.records), flush=True)
             written = work / f"pipe-{job}"
             w = pipe_ids(f"{pipe} | curate write {written} 2>/dev/null", env)
@@ -184,7 +185,8 @@ def main() -> None:
                 f"\\| write): **{w.seconds / r.seconds:.2f}x** |||||",
                 flush=True,
             )
-            ids_of_pipe(pipe, env, work / f"{job}.pipe.ids")
+            ids_of_file(piped, work / f"{job}.pipe.ids", env)
+            piped.unlink()
             ids_of_run(out, work / f"{job}.run.ids", env)
             same = (work / f"{job}.pipe.ids").read_bytes() == (work / f"{job}.run.ids").read_bytes()
             kept = len((work / f"{job}.run.ids").read_bytes().splitlines())

@@ -10,10 +10,12 @@ from curate.card import render_card
 from curate.errors import CurateError
 from curate.executors.units import atomic_write
 from curate.manifest import CARD, RUN_INFO, ManifestParts, build, sha256_file, write_manifest
+from curate.version_report import write_report
 
 
 def finalize(folder: Path, parts: ManifestParts, run_info: dict | None = None) -> dict:
-    """Write README.md, then manifest.json listing it, then run.json; return the manifest."""
+    """Write README.md, then manifest.json listing it, then run.json and report.html (neither
+    listed: timings differ between equal runs); return the manifest."""
     draft = build(parts)
     atomic_write(folder / CARD, render_card(draft).encode("utf-8"))
     sha, size = sha256_file(folder / CARD)
@@ -24,6 +26,7 @@ def finalize(folder: Path, parts: ManifestParts, run_info: dict | None = None) -
     write_manifest(folder, manifest)
     if run_info is not None:
         atomic_write(folder / RUN_INFO, orjson.dumps(run_info, option=orjson.OPT_INDENT_2) + b"\n")
+    write_report(folder)
     return manifest
 
 

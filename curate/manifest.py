@@ -26,6 +26,7 @@ from curate.io.writer import ShardInfo
 MANIFEST_VERSION = 1
 MANIFEST = "manifest.json"
 RUN_INFO = "run.json"
+REPORT = "report.html"  # derived from the rest (and from run.json's timings): not listed
 CARD = "README.md"
 KEY_DEPENDENCIES = (
     "orjson",
@@ -40,7 +41,7 @@ KEY_DEPENDENCIES = (
     "license-expression",
 )
 # files a dataset folder may hold that the manifest does not list
-UNLISTED = {MANIFEST, RUN_INFO}
+UNLISTED = {MANIFEST, RUN_INFO, REPORT}
 
 
 def created_timestamp() -> str:

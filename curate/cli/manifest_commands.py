@@ -47,6 +47,36 @@ def verify_command(
         raise typer.Exit(1)
 
 
+@app.command("report")
+def report_command(
+    folder: Annotated[
+        Path, typer.Argument(help="A dataset folder with manifest.json.", show_default=False)
+    ],
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="An older version to compare with.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write the page (default: FOLDER/report.html).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Write report.html: funnel, composition, lengths, near-duplicate pairs, redactions,
+    opt-outs and time per stage, from the manifest and small samples (one static page).
+
+    Example: curate report out/corpus/v2 --against out/corpus/v1
+    """
+    from curate.version_report import write_report
+
+    target = write_report(folder, against, out)
+    print(str(target), file=sys.stderr)
+
+
 @app.command("diff")
 def diff_command(
     a: Annotated[

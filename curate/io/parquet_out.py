@@ -12,6 +12,9 @@ are cut), then converted in two steps that any executor runs in parallel:
 
 A field whose values have types no column can hold (a string in one record, a number in
 another) is a one-line error naming the field: Parquet has one type per column.
+
+pyarrow is imported when a Parquet version is written, not with this module: the JSON-lines
+path (and every pipe's start-up) does not pay for it.
 """
 
 from __future__ import annotations
@@ -21,9 +24,6 @@ import os
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
-import pyarrow.ipc as ipc
-import pyarrow.parquet as pq
 import zstandard
 
 from curate.errors import CurateError
@@ -38,10 +38,12 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _read_json_shard(path: Path) -> pa.Table:
+def _read_json_shard(path: Path):
     """A shard's records as a table, types taken from the JSON values themselves (Arrow's
     JSON reader would turn strings that look like dates into timestamps, which would not read
     back as the same text)."""
+    import pyarrow as pa
+
     data = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
     records = [orjson.loads(line) for line in data.splitlines()]
     names = list(dict.fromkeys(k for r in records for k in r))  # every record's fields, in order
@@ -59,6 +61,9 @@ def _read_json_shard(path: Path) -> pa.Table:
 
 def shard_to_arrow(shard: Path, arrow: Path) -> bytes:
     """Step 1: a JSON-lines shard to an Arrow file beside it; returns its schema (serialised)."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
     table = _read_json_shard(shard)
     with pa.OSFile(str(arrow), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -67,6 +72,9 @@ def shard_to_arrow(shard: Path, arrow: Path) -> bytes:
 
 def unify_schemas(schemas: list[bytes]) -> bytes:
     """One schema for every shard (fields in order of first appearance)."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
     parsed = [ipc.read_schema(pa.py_buffer(s)) for s in schemas]
     try:
         unified = pa.unify_schemas(parsed, promote_options="permissive")
@@ -77,7 +85,9 @@ def unify_schemas(schemas: list[bytes]) -> bytes:
     return unified.serialize().to_pybytes()
 
 
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+def _conform(table, schema):
+    import pyarrow as pa
+
     columns = []
     for f in schema:
         if f.name in table.column_names:
@@ -90,6 +100,10 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def arrow_to_parquet(arrow: Path, schema: bytes, target: Path, json_bytes: int) -> dict:
     """Step 2: the Arrow file written as Parquet with the unified schema, atomically; returns
     {sha256, bytes, records} of the Parquet file."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+    import pyarrow.parquet as pq
+
     unified = ipc.read_schema(pa.py_buffer(schema))
     with pa.memory_map(str(arrow)) as source:
         table = ipc.open_file(source).read_all()
