@@ -49,7 +49,7 @@ def all_files(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "run.json"
+        if p.is_file() and p.name not in ("run.json", "report.html")
     }
 
 

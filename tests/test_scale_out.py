@@ -56,11 +56,11 @@ executor: {{workers: {workers}, chunk_size: 8KB, memory: {memory}}}
 
 
 def _dataset_files(out: Path) -> dict[str, bytes]:
-    """Every file but run.json (it names the worker count)."""
+    """Every file but run.json and report.html (timings, the worker count)."""
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != "run.json"
+        if p.is_file() and p.name not in ("run.json", "report.html")
     }
 
 

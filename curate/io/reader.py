@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import orjson
 
 from curate.errors import InputError
-from curate.io.decompress import StreamError, iter_decompressed_background
+from curate.io.decompress import READ_SIZE, StreamError, iter_decompressed_background
 from curate.io.hashing import HashingReader, hash_file
 from curate.io.parquet import is_parquet, iter_parquet_lines
 from curate.io.policy import ErrorPolicy
@@ -264,7 +264,11 @@ def read_source(
     With `info`, appends the source's {path, sha256, bytes, records} once it is fully read.
     """
     fh = source.open()
-    head = _peek(fh)
+    if source.is_stdin:
+        fh = _Prefixed(fh)
+        head = fh.head
+    else:
+        head = _head(source.path)
     if is_parquet(head):
         if source.is_stdin:
             raise InputError(
@@ -304,15 +308,34 @@ def read_source(
         )
 
 
-def _peek(fh) -> bytes:
-    """The first bytes of a stream, left unread (a pipe's buffer, or a file's position)."""
-    peek = getattr(fh, "peek", None)
-    if peek is not None:
-        try:
-            return peek(4)[:4]
-        except (OSError, ValueError):
-            return b""
-    return b""
+def _head(path: str) -> bytes:
+    """A file's first bytes, read apart (the stream's own buffering stays as it was)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4)
+    except OSError:
+        return b""
+
+
+class _Prefixed:
+    """A pipe whose first chunk was read to see its format, handed on as if unread: the
+    first `read1` returns that chunk, as it would have without the look."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        read = getattr(fh, "read1", fh.read)
+        self.head = read(READ_SIZE)
+
+    def read1(self, n: int = -1) -> bytes:
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        return self.fh.read1(n) if hasattr(self.fh, "read1") else self.fh.read(n)
+
+    read = read1
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 def _read_parquet(source: Source, policy: ErrorPolicy, info: list[dict] | None) -> Iterator[Batch]:
