@@ -145,3 +145,22 @@ def test_the_drivers_peak_memory_stays_flat_when_the_input_grows_four_times(tmp_
     assert grown > 32 << 20  # the input grew by tens of MB...
     # ...and the driver, which never holds texts or keys, by a small fraction of that
     assert large_peak - small_peak < grown // 4, (small_peak, large_peak, grown)
+
+
+def test_a_shard_curate_writes_is_framed_so_a_later_run_splits_it(tmp_path):
+    from curate.executors.plan import zstd_frames
+    from curate.io.writer import FRAME_BYTES
+
+    rng = random.Random(1)
+    lines = [
+        orjson.dumps({"id": f"d{i}", "text": " ".join(rng.choice(WORDS) for _ in range(300))})
+        for i in range(int(2.5 * FRAME_BYTES) // 1700)
+    ]
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    done = run_curate("write", str(tmp_path / "v"), str(tmp_path / "in.jsonl"))
+    assert done.returncode == 0, done.stderr
+    shard = tmp_path / "v" / "part-00000.jsonl.zst"
+    assert len(zstd_frames(str(shard), shard.stat().st_size)) == 3  # one shard, three frames
+    units, _ = plan_units([Source(shard.name, str(shard))], FRAME_BYTES // 2)
+    assert len(units) >= 2
+    assert [line for unit in units for line in read_unit(unit).lines] == lines
