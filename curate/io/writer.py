@@ -59,8 +59,30 @@ ZSTD_THREADS = -1
 FRAME_BYTES = 16 << 20
 
 
+def write_framed(zw, data: bytes, filled: int) -> int:
+    """Whole lines into a zstd stream writer, ending a frame after the line that takes the
+    frame past FRAME_BYTES (so where frames end depends on the data alone); returns the bytes
+    in the frame now open."""
+    view = memoryview(data)
+    start = 0
+    while start < len(data):
+        room = FRAME_BYTES - filled
+        if len(data) - start < room:
+            zw.write(view[start:])
+            return filled + len(data) - start
+        cut = data.find(b"\n", start + max(room - 1, 0))
+        if cut < 0:  # the rest is one line: the frame ends after it, later
+            zw.write(view[start:])
+            return filled + len(data) - start
+        zw.write(view[start : cut + 1])
+        zw.flush(zstandard.FLUSH_FRAME)
+        filled, start = 0, cut + 1
+    return filled
+
+
 class StdoutSink:
-    """JSON lines on stdout, optionally as one zstd stream (`--compress zstd`)."""
+    """JSON lines on stdout, optionally zstd (`--compress zstd`), framed like shards so that a
+    run can split the file into units."""
 
     def __init__(self, compress: str | None = None, level: int = 3, stream: BinaryIO | None = None):
         if stream is None and sys.stdout is None:
@@ -73,6 +95,7 @@ class StdoutSink:
         elif compress not in (None, "none"):
             raise UsageError(f"unknown --compress {compress!r} (expected zstd or none)")
         self.records = 0
+        self._filled = 0
 
     def write(self, records: list[dict]) -> None:
         if records:
@@ -84,7 +107,10 @@ class StdoutSink:
 
     def write_bytes(self, data: bytes, count: int) -> None:
         try:
-            (self._zw or self._out).write(data)
+            if self._zw is not None:
+                self._filled = write_framed(self._zw, data, self._filled)
+            else:
+                self._out.write(data)
         except BrokenPipeError:
             raise OutputClosed() from None
         except OSError as exc:  # /dev/full, a full disk behind a redirect
@@ -239,25 +265,7 @@ class ShardWriter:
                 self._finish()
 
     def _write_framed(self, part: bytes) -> None:
-        """Whole lines into the shard, ending a frame after the line that takes the frame
-        past FRAME_BYTES (where it is cut depends on the data alone)."""
-        view = memoryview(part)
-        while len(view):
-            room = FRAME_BYTES - self._frame_bytes
-            if len(view) < room:
-                self._zw.write(view)
-                self._frame_bytes += len(view)
-                return
-            cut = part.find(b"\n", len(part) - len(view) + max(room - 1, 0))
-            if cut < 0:  # the rest is one line: it ends the frame with the shard
-                self._zw.write(view)
-                self._frame_bytes += len(view)
-                return
-            take = cut + 1 - (len(part) - len(view))
-            self._zw.write(view[:take])
-            self._zw.flush(zstandard.FLUSH_FRAME)
-            self._frame_bytes = 0
-            view = view[take:]
+        self._frame_bytes = write_framed(self._zw, part, self._frame_bytes)
 
     def _finish(self) -> None:
         assert self._file is not None and self._zw is not None and self._hashing is not None
