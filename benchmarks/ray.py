@@ -40,7 +40,7 @@ def _files(out: Path) -> dict[str, bytes]:
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != "run.json"
+        if p.is_file() and p.name not in ("run.json", "report.html")
     }
 
 
@@ -56,11 +56,12 @@ def _start_ray(env: dict) -> None:
         env=env,
         check=True,
         capture_output=True,
+        cwd="/",
     )
 
 
 def _stop_ray(env: dict) -> None:
-    subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True)
+    subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, cwd="/")
 
 
 def _row(name: str, u: TreeUsage, info: dict, records: int) -> str:
@@ -109,31 +110,42 @@ def main() -> None:
         PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",  # Ray on loopback only
         RAY_AUTH_MODE="token",
+        SOURCE_DATE_EPOCH="1767225600",  # the manifest's date: equal runs, equal bytes
     )
     work = Path(tempfile.mkdtemp(prefix="curate-ray-"))
     try:
         for job in args.only.split(","):
             outs, infos, usage = {}, {}, {}
             for executor in ("local", "ray"):
-                out = work / f"{job}-{executor}"
-                yaml = work / f"{job}-{executor}.yaml"
+                # the same pipeline file in two folders: only the executor differs
+                folder = work / f"{job}-{executor}"
+                folder.mkdir()
+                out = folder / "out"
+                yaml = folder / "pipeline.yaml"
                 yaml.write_text(
                     f"name: scale-{job}\nversion: '1'\ninputs: [{', '.join(map(str, paths))}]\n"
                     f"stages:\n{STAGES[job].replace('%(root)s', str(root))}"
-                    f"output: {{dir: {out}}}\nexecutor: {{type: local, workers: 2}}\n"
+                    "output: {dir: out}\nexecutor: {type: local, workers: 2}\n"
                 )
                 cmd = [*CURATE, "run", str(yaml), "-q"]
                 if executor == "ray":
                     _start_ray(env)
                     cmd += ["--executor", "ray", "--address", f"127.0.0.1:{PORT}"]
                 try:
-                    usage[executor] = run_tree(cmd, env=env, extra_roots=_raylets())
+                    # from the repository root: run from benchmarks/, `python -m` would take
+                    # this file for the ray package
+                    usage[executor] = run_tree(cmd, cwd=str(root), env=env, extra_roots=_raylets())
                 finally:
                     if executor == "ray":
                         _stop_ray(env)
                 infos[executor] = orjson.loads((out / "run.json").read_bytes())
                 outs[executor] = out
-            same = _files(outs["local"]) == _files(outs["ray"])
+            files = {e: _files(o) for e, o in outs.items()}
+            same = files["local"] == files["ray"]
+            if not same:
+                names = set(files["local"]) | set(files["ray"])
+                differ = sorted(n for n in names if files["local"].get(n) != files["ray"].get(n))
+                print(f"files that differ: {differ[:20]}")
             print(f"\n### {job}: {args.records:,} records\n")
             print("| executor | wall | CPU | peak RSS (largest) | driver peak | records/s |")
             print("|---|---:|---:|---:|---:|---:|")
