@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-import zstandard
 
+from curate.io.decompress import decompress_all
 from tests.conftest import BIN, FIXTURES, ROOT, curate_env, run_curate, run_shell
 from tests.test_run import shard_bytes, write_pipeline
 
@@ -160,7 +160,7 @@ def _all_bytes(folder: Path) -> list[tuple[Path, bytes]]:
             continue
         data = path.read_bytes()
         if data[:4] == b"\x28\xb5\x2f\xfd":
-            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            data = decompress_all(data)
         elif data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
         out.append((path, data))

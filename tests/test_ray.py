@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests.conftest import BIN, FIXTURES, ROOT, curate_env, run_curate
-from tests.test_scale_out import _corpus, _dataset_files
+from tests.test_scale_out import _corpus, _dataset_files, _driver_peak
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1767225600"}  # the manifest's date
 
@@ -149,3 +149,14 @@ def test_a_node_lost_mid_run_costs_nothing_but_time(tmp_path, three_nodes):
     assert driver.wait(timeout=300) == 0, log.read_text()
     assert still_running  # the node went in the middle of the run
     assert _dataset_files(config.parent / "out") == _dataset_files(local.parent / "out")
+
+
+def test_the_ray_drivers_peak_memory_stays_flat_when_the_input_grows_four_times(
+    tmp_path, ray_address
+):
+    args = ("--executor", "ray", "--address", ray_address)
+    small_peak, small_bytes = _driver_peak(tmp_path, "small", 12_000, *args)
+    large_peak, large_bytes = _driver_peak(tmp_path, "large", 48_000, *args)
+    grown = large_bytes - small_bytes
+    assert grown > 32 << 20
+    assert large_peak - small_peak < grown // 4, (small_peak, large_peak, grown)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-import zstandard
 
+from curate.io.decompress import decompress_all
 from tests.conftest import BIN, FIXTURES, curate_env, run_curate, run_shell
 
 
@@ -46,7 +46,7 @@ def read_dataset(folder: Path, sub: str = "") -> list[bytes]:
     lines: list[bytes] = []
     base = folder / sub if sub else folder
     for shard in sorted(base.glob("part-*.jsonl.zst")):
-        data = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+        data = decompress_all(shard.read_bytes())
         lines.extend(data.splitlines())
     return lines
 

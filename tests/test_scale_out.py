@@ -116,7 +116,7 @@ def _sized_corpus(path: Path, docs: int) -> None:
             fh.write(orjson.dumps({"id": f"d{i}", "text": text}) + b"\n")
 
 
-def _driver_peak(tmp: Path, name: str, docs: int) -> tuple[int, int]:
+def _driver_peak(tmp: Path, name: str, docs: int, *run_args: str) -> tuple[int, int]:
     folder = tmp / name
     folder.mkdir()
     _sized_corpus(folder / "in.jsonl", docs)
@@ -132,7 +132,7 @@ output: {dir: out, rejects: true}
 executor: {workers: 2, chunk_size: 1MB}
 """
     )
-    done = run_curate("run", str(folder / "p.yaml"), "--quiet", timeout=600)
+    done = run_curate("run", str(folder / "p.yaml"), "--quiet", *run_args, timeout=600)
     assert done.returncode == 0, done.stderr.decode()
     info = orjson.loads((folder / "out" / "run.json").read_bytes())
     return info["driver_peak_rss_bytes"], (folder / "in.jsonl").stat().st_size

@@ -28,6 +28,7 @@ from curate.errors import InputError
 from curate.executors.plan import UnitSpec, read_unit
 from curate.executors.sections import read_sections, write_sections
 from curate.fields import Fields
+from curate.io.decompress import decompress_all
 from curate.io.parquet_out import arrow_to_parquet, parquet_name, shard_to_arrow
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, parse_lines
@@ -129,7 +130,7 @@ def _pack(data: bytes) -> bytes:
 def _unpack(data: bytes) -> bytes:
     if not data:
         return b""
-    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    return decompress_all(data)
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,14 @@ def _framed_chunks(
 _DONE = object()
 
 
+def decompress_all(data: bytes) -> bytes:
+    """Every frame of an in-memory zstd (or gzip) stream: shards hold many frames, and
+    `decompressobj()` alone stops after the first."""
+    import io
+
+    return b"".join(iter_decompressed(io.BytesIO(data)))
+
+
 def iter_decompressed_background(fh: BinaryIO, depth: int = 4) -> Iterator[bytes]:
     """`iter_decompressed` on a helper thread, so decompression overlaps with parsing.
 

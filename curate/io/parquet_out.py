@@ -24,9 +24,9 @@ import os
 from pathlib import Path
 
 import orjson
-import zstandard
 
 from curate.errors import CurateError
+from curate.io.decompress import decompress_all
 from curate.io.writer import ShardInfo
 
 ROW_GROUP_BYTES = 64 << 20
@@ -44,7 +44,7 @@ def _read_json_shard(path: Path):
     back as the same text)."""
     import pyarrow as pa
 
-    data = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
+    data = decompress_all(path.read_bytes())
     records = [orjson.loads(line) for line in data.splitlines()]
     names = list(dict.fromkeys(k for r in records for k in r))  # every record's fields, in order
     columns = {}
