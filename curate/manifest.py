@@ -21,6 +21,7 @@ import orjson
 
 from curate import __version__
 from curate.errors import CurateError, UsageError
+from curate.io.hashing import hash_file
 from curate.io.writer import ShardInfo
 
 MANIFEST_VERSION = 1
@@ -70,13 +71,7 @@ def dependency_versions() -> dict[str, str]:
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
-    sha = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-            size += len(chunk)
-    return sha.hexdigest(), size
+    return hash_file(str(path))
 
 
 def dumps_manifest(manifest: dict) -> bytes:

@@ -19,7 +19,6 @@ path (and every pipe's start-up) does not pay for it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import orjson
 
 from curate.errors import CurateError
 from curate.io.decompress import decompress_all
+from curate.io.hashing import hash_file
 from curate.io.writer import ShardInfo
 
 ROW_GROUP_BYTES = 64 << 20
@@ -120,15 +120,11 @@ def arrow_to_parquet(arrow: Path, schema: bytes, target: Path, json_bytes: int) 
         row_group_size=max(ROW_GROUP_BYTES // per_row, 1),
         write_statistics=True,
     )
-    sha = hashlib.sha256()
-    size = 0
     with open(tmp, "rb") as fh:
-        while data := fh.read(1 << 22):
-            sha.update(data)
-            size += len(data)
         os.fsync(fh.fileno())
+    sha, size = hash_file(str(tmp))
     os.replace(tmp, target)
-    return {"sha256": sha.hexdigest(), "bytes": size, "records": len(table)}
+    return {"sha256": sha, "bytes": size, "records": len(table)}
 
 
 def convert_folder_shards(root: Path, shards: list[ShardInfo]) -> list[ShardInfo]:
