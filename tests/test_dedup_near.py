@@ -244,3 +244,43 @@ def test_jaccard_of_sorted_unique_arrays_equals_set_jaccard(a, b):
     expected = 1.0 if not a and not b else len(a & b) / len(a | b)
     got = jaccard_unique(np.array(sorted(a), np.uint32), np.array(sorted(b), np.uint32))
     assert got == pytest.approx(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nodes=st.integers(1, 40),
+    edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=80),
+)
+def test_component_labels_match_a_union_find(nodes, edges):
+    """Each node is labelled by the smallest node of its component, as a plain union-find
+    finds it (chains included: pointer jumping must not skip a link)."""
+    import numpy as np
+
+    from curate.dedup.components import component_labels
+
+    edges = [(a % nodes, b % nodes) for a, b in edges]
+    parent = list(range(nodes))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    expected = [find(x) for x in range(nodes)]
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    assert component_labels(nodes, a, b).tolist() == expected
+
+
+def test_component_labels_of_a_long_chain():
+    import numpy as np
+
+    from curate.dedup.components import component_labels
+
+    n = 100_000
+    order = np.random.default_rng(3).permutation(n)  # a path through the nodes in random order
+    labels = component_labels(n, order[:-1], order[1:])
+    assert labels.tolist() == [0] * n

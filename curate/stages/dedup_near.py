@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from curate.dedup.components import component_labels
 from curate.dedup.exact_index import rank_comparator
 from curate.dedup.lsh import NearDecider, band_keys, optimal_params
 from curate.dedup.minhash import MinHasher, ShingleSets, unique_per_doc
@@ -431,9 +432,6 @@ class DedupNearStage(GlobalStage):
     def components(self, info: ReduceInfo, edge_files: list[str]) -> list[tuple[int, int]]:
         """Connected components of the candidate graph, written as (component, position)
         rows in component order; returns ranges of rows, one decide job each."""
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
         edges = np.concatenate([np.load(f) for f in edge_files]) if edge_files else None
         path = info.keys / "components.npy"
         if edges is None or not len(edges):
@@ -441,11 +439,7 @@ class DedupNearStage(GlobalStage):
             return []
         nodes, inverse = np.unique(edges.reshape(-1), return_inverse=True)
         inverse = inverse.reshape(-1, 2)
-        graph = coo_matrix(
-            (np.ones(len(edges), np.int8), (inverse[:, 0], inverse[:, 1])),
-            shape=(len(nodes), len(nodes)),
-        )
-        _n, labels = connected_components(graph, directed=False)
+        labels = component_labels(len(nodes), inverse[:, 0], inverse[:, 1])
         # components in the order of their first member; members in input order
         first = np.full(labels.max() + 1, np.iinfo(np.int64).max)
         np.minimum.at(first, labels, nodes)
