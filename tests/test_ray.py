@@ -160,3 +160,18 @@ def test_the_ray_drivers_peak_memory_stays_flat_when_the_input_grows_four_times(
     grown = large_bytes - small_bytes
     assert grown > 32 << 20
     assert large_peak - small_peak < grown // 4, (small_peak, large_peak, grown)
+
+
+def test_an_unreachable_cluster_is_a_one_line_error_before_anything_is_written(tmp_path):
+    _corpus(tmp_path / "in.jsonl", docs=20)
+    config = _dedup_job(tmp_path / "job", tmp_path / "in.jsonl")
+    done = run_curate(
+        "run", str(config), "-q", "--executor", "ray", "--address", "127.0.0.1:1", timeout=60
+    )
+    assert (done.returncode, done.stderr.decode()) == (
+        1,
+        "curate: error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused\n",
+    )
+    assert not (config.parent / "out" / ".curate-work").exists()
+    ok = run_curate("run", str(config), "-q")  # no --resume or --overwrite needed after it
+    assert ok.returncode == 0, ok.stderr

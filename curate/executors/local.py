@@ -26,7 +26,7 @@ from curate.composition import Composition
 from curate.errors import InputError, UsageError
 from curate.executors.engine import Engine, make_engine
 from curate.executors.plan import UnitSpec, count_lines_before, plan_units
-from curate.executors.ray_engine import RayEngine
+from curate.executors.ray_engine import RayEngine, check_reachable
 from curate.executors.units import (
     OPTOUT,
     QUARANTINE,
@@ -252,15 +252,17 @@ def execute(
     started = time.monotonic()
     cfg = pipeline.config
     out = pipeline.output_dir
+    kind = executor or cfg.executor.type
+    address = address or cfg.executor.address
     sources = expand_inputs(pipeline.input_specs())
     if resume and any(s.is_stdin for s in sources):
         raise UsageError("--resume cannot be used with stdin as input")
     work = WorkDir(out)
     check_not_inside(out, sources, cfg.quarantine and pipeline.resolve(cfg.quarantine))
+    if kind == "ray" and address:
+        check_reachable(address)  # before anything is written
     prepare_run_folder(out, work, _output_state(pipeline, sources), resume, overwrite)
     sources = spool_stdin(sources, work)
-    kind = executor or cfg.executor.type
-    address = address or cfg.executor.address
     if kind == "ray":
         workers = workers or None  # Ray: every CPU of the cluster unless told
     else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -42,6 +43,22 @@ def _run(cwd: str, fn: Callable[..., Any], job: tuple) -> tuple[str, Any]:
         return "error", exc
 
 
+def check_reachable(address: str) -> None:
+    """Fail at once, in one line, when a `HOST:PORT` cluster address does not answer (Ray
+    itself retries for minutes, printing a warning every few seconds)."""
+    if "://" in address or address == "auto":
+        return  # Ray Client addresses and `auto` fail fast on their own
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--address {address!r}: expected auto, ray://HOST:PORT or HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise CurateError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from None
+
+
 def _ray():
     try:
         import ray
@@ -58,7 +75,9 @@ class RayEngine(Engine):
 
     def __init__(self, address: str | None = None, workers: int | None = None):
         super().__init__()
-        if not address:
+        if address:
+            check_reachable(address)
+        else:
             # a local Ray of our own: Ray's default (a token) stated, which silences its
             # warning; read when Ray is imported, so set first
             os.environ.setdefault("RAY_AUTH_MODE", "token")
