@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from curate.diff import composition_delta, config_changes
-from curate.errors import RecordError, UsageError
+from curate.errors import RecordError
 from curate.executors.units import atomic_write
 from curate.fields import Fields
 from curate.io.policy import ErrorPolicy, OnError
@@ -332,8 +332,3 @@ def write_report(folder: Path, against: Path | None = None, out: Path | None = N
     target = out or folder / REPORT
     atomic_write(target, build_report(folder, against).encode("utf-8"))
     return target
-
-
-def check_dataset(folder: Path) -> None:
-    if not (folder / "manifest.json").is_file():
-        raise UsageError(f"{folder}: not a dataset folder (no manifest.json)")
