@@ -20,6 +20,9 @@ def found(text: str, path: str = "app/config.py") -> list[tuple[str, str]]:
 POSITIVES = [
     ("write to jane.roe@corp.io today", [("email", "jane.roe@corp.io")]),
     ("server at 52.14.33.201:8080", [("ip_address", "52.14.33.201")]),
+    ('server_ip = "52.14.33.201"', [("ip_address", "52.14.33.201")]),
+    ("previous: 52.14.33.201", [("ip_address", "52.14.33.201")]),
+    ("Server: 52.14.33.201", [("ip_address", "52.14.33.201")]),
     ("dial 2607:f8b0:4005:80a::200e now", [("ip_address", "2607:f8b0:4005:80a::200e")]),
     ('AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"', [("aws_key", "AKIAIOSFODNN7EXAMPLE")]),
     (
@@ -170,6 +173,9 @@ def test_invalid_rules_name_the_line_and_the_problem(tmp_path, rules, message):
         ("contact admin@example.com or noreply@github.com", "README.md"),
         ("listen on 127.0.0.1, 10.0.0.8, 192.168.1.20, 8.8.8.8 and ::1, 2001:db8::1", "notes.txt"),
         ("requires version 1.2.3.4 or v2.10.3.1", "CHANGES.txt"),
+        ('agent_version = "7.15.6.79"', "agent.py"),
+        ('{"Version": "1.16.34.216", "build": "52.14.33.201"}', "meta.json"),
+        ("AppVersion: '4.2.1.8'", "Chart.yaml"),
         ("std::vector<int> a; ns::value::type x;", "main.cpp"),
         ('password = "${DB_PASSWORD}"', "settings.py"),
     ],

@@ -54,7 +54,13 @@ IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]|\.\d)"
 )
 IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
-VERSION_BEFORE = re.compile(r"\b(?:v|version|ver\.?|release|rev)\s*[:=]?\s*$", re.I)
+# a dotted quad right after a version word or key (`version 4.2.1.8`, `agent_version =
+# "7.15.6.79"`, `"Version": "1.16.34.216"`, `appVersion: '4.2.1.8'`) is a version, not an
+# address; `Server: ...` is not a version word
+VERSION_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?i:v|version|ver\.?|release|rev|build)|(?<=[a-z])(?:Version|Release|Build))"
+    r"['\"]?\s*(?::|=|=>)?\s*['\"]?$"
+)
 PEM = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(?:-----END[A-Z ]*PRIVATE KEY( BLOCK)?-----|\Z)",
     re.S,
@@ -185,7 +191,7 @@ class SecretScanner:
         if self.on("ip_address"):
             for m in IPV4.finditer(text):
                 if _public_ip(m.group()) and not VERSION_BEFORE.search(
-                    text[max(0, m.start() - 12) : m.start()]
+                    text[max(0, m.start() - 24) : m.start()]
                 ):
                     spans.append(Span(m.start(), m.end(), "ip_address"))
             if "::" in text or text.count(":") >= 7:
