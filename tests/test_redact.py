@@ -24,7 +24,7 @@ POSITIVES = [
     ("previous: 52.14.33.201", [("ip_address", "52.14.33.201")]),
     ("Server: 52.14.33.201", [("ip_address", "52.14.33.201")]),
     ("dial 2607:f8b0:4005:80a::200e now", [("ip_address", "2607:f8b0:4005:80a::200e")]),
-    ('AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"', [("aws_key", "AKIAIOSFODNN7EXAMPLE")]),
+    ('AWS_ACCESS_KEY_ID = "AKIAZ7Q3LOKR5EXWFD2N"', [("aws_key", "AKIAZ7Q3LOKR5EXWFD2N")]),
     (
         'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
         [("github_token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")],
@@ -186,7 +186,7 @@ def test_traps_survive(text, path):
 
 def test_placeholders_replace_only_the_value_and_pem_blocks_whole():
     text = (
-        'key = "AKIAIOSFODNN7EXAMPLE"  # prod\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n'
+        'key = "AKIAZ7Q3LOKR5EXWFD2N"  # prod\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n'
         "q8W3zR7tY1uI9oP2aS5dF6\n-----END RSA PRIVATE KEY-----\nmail jane.roe@corp.io\n"
     )
     record = {"id": "1", "text": text, "meta": {"path": "deploy.py"}}
@@ -202,7 +202,7 @@ def test_custom_placeholders_and_drop_if(tmp_path):
         {"id": "a", "text": "x jane.roe@corp.io"},
         {
             "id": "b",
-            "text": 'k1 = "AKIAIOSFODNN7EXAMPLE"\nk2 = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
+            "text": 'k1 = "AKIAZ7Q3LOKR5EXWFD2N"\nk2 = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
         },
     ]
     data = b"".join(orjson.dumps(r) + b"\n" for r in records)
@@ -275,3 +275,36 @@ def test_disabling_one_type_keeps_what_another_type_finds_in_the_same_place(tmp_
     out = orjson.loads(result.stdout)
     assert out["text"] == 'password = "<KEY>"'
     assert out["meta"]["pii"] == {"high_entropy_base64": 1}
+
+
+PLACEHOLDER_TRAPS = [
+    'password = "changeme"',
+    'API_KEY = "YOUR_API_KEY_HERE"',
+    'SECRET_KEY = "your-secret-key"',
+    'db_password: "<password>"',
+    "PASSWORD=********",
+    'OPENAI_API_KEY = "sk-..."',
+    'token = "xxxxxxxxxxxxxxxx"',
+    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+]
+
+
+def test_placeholders_and_documented_examples_survive_redaction():
+    lines = [
+        orjson.dumps({"id": str(i), "text": t, "meta": {"path": "config.py"}})
+        for i, t in enumerate(PLACEHOLDER_TRAPS)
+    ]
+    done = run_curate("redact", input=b"\n".join(lines) + b"\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == lines  # every record as it came
+
+
+def test_keep_placeholders_false_redacts_them(tmp_path):
+    rules = tmp_path / "pii.yaml"
+    rules.write_text("keep_placeholders: false\n")
+    record = {"id": "1", "text": 'password = "changeme"', "meta": {"path": "config.py"}}
+    done = run_curate("redact", "--rules", str(rules), input=orjson.dumps(record) + b"\n")
+    out = orjson.loads(done.stdout)
+    assert out["text"] == 'password = "<KEY>"'  # a rules file of its own: default placeholder
+    assert out["meta"]["pii"] == {"password": 1}

@@ -286,6 +286,23 @@ class SecretScanner:
         return True
 
 
+# values that stand in for a secret rather than being one: they identify no one
+PLACEHOLDER = re.compile(
+    r"<[^<>\s]{1,40}>|\*{3,}|[xX]{4,}|\.{3}|…"
+    r"|(?i:(?:your|my|insert|enter|replace|put|add)[-_ ]?[\w-]{0,30}?"
+    r"(?:key|secret|token|password|pass|pwd|value|here))"
+    r"|(?i:change[-_]?me|placeholder|example|dummy|redacted|secret|password|passwd|none|null"
+    r"|todo|tbd|fixme|test|testing|s3cr3t)"
+    r"|(?i:[a-z]{1,8}[-_](?:\.{3}|x{3,}|\*{3,}|…))"
+    r"|\$\{[^}]{1,60}\}|\$[A-Z_][A-Z0-9_]{0,60}|\{\{[^}]{1,60}\}\}|%\([a-z_]{1,40}\)s"
+    r"|(?i:env:[A-Z0-9_]{1,60})"
+)
+
+
+def is_placeholder(value: str) -> bool:
+    return PLACEHOLDER.fullmatch(value.strip("'\"")) is not None
+
+
 def _allowed_email(address: str) -> bool:
     domain = address.rsplit("@", 1)[-1].lower()
     if NOREPLY.match(address):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import RecordError
 from curate.io.reader import Batch
-from curate.pii.detect import DETECTOR_TYPES, SecretScanner
+from curate.pii.detect import DETECTOR_TYPES, SecretScanner, is_placeholder
 from curate.pii.redact import apply_spans
 from curate.records import dumps_record, get_path, set_path, split_path
 from curate.rules_path import shipped_rules
@@ -46,16 +46,20 @@ class RedactConfig(StageConfig):
     drop_if: DropIf | None = None
 
 
+RULE_KEYS = ("placeholders", "entropy", "disabled", "allowlist", "keep_placeholders")
+
+
 def load_pii_rules(path: Path) -> dict:
     doc = load_yaml(path)
     data = doc.data or {}
     if not isinstance(data, dict):
-        raise doc.error((), "expected a mapping (placeholders, entropy, disabled, allowlist)")
+        raise doc.error((), f"expected a mapping ({', '.join(RULE_KEYS)})")
     for key in data:
-        if key not in ("placeholders", "entropy", "disabled", "allowlist"):
-            raise doc.error(
-                (key,), "unknown key (keys: placeholders, entropy, disabled, allowlist)"
-            )
+        if key not in RULE_KEYS:
+            raise doc.error((key,), f"unknown key (keys: {', '.join(RULE_KEYS)})")
+    keep_placeholders = data.get("keep_placeholders", True)
+    if not isinstance(keep_placeholders, bool):
+        raise doc.error(("keep_placeholders",), "expected true or false")
     known = ", ".join(DETECTOR_TYPES)
     placeholders = data.get("placeholders") or {}
     if not isinstance(placeholders, dict) or not all(
@@ -85,6 +89,7 @@ def load_pii_rules(path: Path) -> dict:
         "entropy": entropy,
         "disabled": set(data.get("disabled") or []),
         "allowlist": set(data.get("allowlist") or []),
+        "keep_placeholders": keep_placeholders,
         "entries": len(placeholders) + len(data.get("allowlist") or []),
     }
 
@@ -109,16 +114,28 @@ class RedactStage(RecordStage):
         enabled = set(DETECTOR_TYPES) - disabled if disabled else None
         self.scanner = SecretScanner(entropy.get("base64", 4.5), entropy.get("hex", 3.0), enabled)
         self.allowlist = self.rules["allowlist"]
+        self.keep_placeholders = self.rules["keep_placeholders"]
         self.path_parts = split_path(cfg.path_field)
         self.field_parts = [split_path(f) for f in cfg.fields]
 
     def resources(self, base_dir: Path | None = None) -> list[dict]:
         return [self.resource("pii_rules", self.rules_path, self.rules["entries"], base_dir)]
 
+    def _kept(self, kind: str, value: str) -> bool:
+        """Allowlisted values, and (unless switched off) placeholders standing in for a
+        secret: `changeme`, `<password>`, `YOUR_API_KEY_HERE`, `********`, `sk-...`."""
+        if value in self.allowlist:
+            return True
+        return (
+            self.keep_placeholders
+            and kind not in ("email", "ip_address")
+            and (is_placeholder(value))
+        )
+
     def _redact_text(self, text: str, path: str | None) -> tuple[str, Counter]:
         spans = self.scanner.scan(text, path)
         if spans:
-            spans = [s for s in spans if text[s.start : s.end] not in self.allowlist]
+            spans = [s for s in spans if not self._kept(s.kind, text[s.start : s.end])]
         if not spans:
             return text, Counter()
         return apply_spans(text, spans, self.placeholders, self.default_placeholder)
