@@ -69,3 +69,10 @@ class OutputClosed(Exception):
 
 class Interrupted(BaseException):
     """Ctrl-C / SIGINT or SIGTERM, raised by our own handler so it reaches `main` intact."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (libraries' messages run to many), or its
+    type's name when it has none: what fits a one-line error."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

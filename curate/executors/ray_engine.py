@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from curate.errors import CurateError, UsageError
+from curate.errors import CurateError, UsageError, first_line
 from curate.executors.engine import Engine, timed_call
 
 #: times Ray runs a task again when its worker process or node dies under it
@@ -127,8 +127,7 @@ class RayEngine(Engine):
         try:
             status, value = ray.get(ref)
         except ray.exceptions.RayError as exc:  # retries spent, or the cluster went away
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CurateError(f"a Ray task failed: {first}") from None
+            raise CurateError(f"a Ray task failed: {first_line(exc)}") from None
         if status == "error":
             raise value
         return value

@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from curate.io.parquet import is_parquet
+
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
 READ_SIZE = 1 << 18  # compressed bytes per read; bounds the memory a chunk can take
@@ -25,11 +27,17 @@ class StreamError(Exception):
     """The compressed stream is truncated or corrupt."""
 
 
+class ParquetStream(Exception):
+    """The stream is a Parquet file: it is read from its path, footer first, not as a stream."""
+
+
 def detect_format(head: bytes) -> str:
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
     if head.startswith(GZIP_MAGIC):
         return "gzip"
+    if is_parquet(head):
+        return "parquet"
     return "plain"
 
 
@@ -47,6 +55,8 @@ def iter_decompressed(fh: BinaryIO, read_size: int = READ_SIZE) -> Iterator[byte
             break
         head += more
     fmt = detect_format(head)
+    if fmt == "parquet":
+        raise ParquetStream()
     if fmt == "zstd":
         yield from _zstd_chunks(head, read, read_size)
     elif fmt == "gzip":

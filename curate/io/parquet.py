@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from curate.errors import InputError
+from curate.errors import InputError, first_line
 
 MAGIC = b"PAR1"
 BATCH_ROWS = 2048
@@ -49,12 +49,7 @@ def _open(path: str, name: str):
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(name, None, f"invalid Parquet: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise InputError(name, None, f"invalid Parquet: {first_line(exc)}") from None
 
 
 def iter_parquet_lines(
@@ -74,7 +69,7 @@ def iter_parquet_lines(
                 yield [dumps(r, default=_default) for r in rows]
                 row += len(rows)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(name, row + 1, f"invalid Parquet: {_first_line(exc)}") from None
+        raise InputError(name, row + 1, f"invalid Parquet: {first_line(exc)}") from None
     except TypeError as exc:
         raise InputError(name, row + 1, f"a value has no JSON form: {exc}") from None
 

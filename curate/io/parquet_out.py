@@ -24,18 +24,13 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import CurateError
+from curate.errors import CurateError, first_line
 from curate.io.decompress import decompress_all
 from curate.io.hashing import hash_file
 from curate.io.writer import ShardInfo
 
 ROW_GROUP_BYTES = 64 << 20
 SUFFIX = ".parquet"
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _read_json_shard(path: Path):
@@ -53,7 +48,7 @@ def _read_json_shard(path: Path):
             columns[name] = pa.array([r.get(name) for r in records])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             raise CurateError(
-                f"output format parquet: field {name!r}: {_first_line(exc)} (Parquet holds one "
+                f"output format parquet: field {name!r}: {first_line(exc)} (Parquet holds one "
                 "type per column)"
             ) from None
     return pa.table(columns)
@@ -80,7 +75,7 @@ def unify_schemas(schemas: list[bytes]) -> bytes:
         unified = pa.unify_schemas(parsed, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise CurateError(
-            f"output format parquet: fields with types no one column can hold: {_first_line(exc)}"
+            f"output format parquet: fields with types no one column can hold: {first_line(exc)}"
         ) from None
     return unified.serialize().to_pybytes()
 
@@ -110,7 +105,7 @@ def arrow_to_parquet(arrow: Path, schema: bytes, target: Path, json_bytes: int) 
     try:
         table = _conform(table, unified)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-        raise CurateError(f"output format parquet: {_first_line(exc)}") from None
+        raise CurateError(f"output format parquet: {first_line(exc)}") from None
     per_row = max(json_bytes // max(len(table), 1), 1)
     tmp = target.with_name(f".{target.name}.tmp")
     pq.write_table(

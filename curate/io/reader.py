@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 import orjson
 
 from curate.errors import InputError
-from curate.io.decompress import READ_SIZE, StreamError, iter_decompressed_background
+from curate.io.decompress import ParquetStream, StreamError, iter_decompressed_background
 from curate.io.hashing import HashingReader, hash_file
-from curate.io.parquet import is_parquet, iter_parquet_lines
+from curate.io.parquet import iter_parquet_lines
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
 from curate.io.strict_json import DuplicateKey, strict_loads
@@ -264,22 +264,6 @@ def read_source(
     With `info`, appends the source's {path, sha256, bytes, records} once it is fully read.
     """
     fh = source.open()
-    if source.is_stdin:
-        fh = _Prefixed(fh)
-        head = fh.head
-    else:
-        head = _head(source.path)
-    if is_parquet(head):
-        if source.is_stdin:
-            raise InputError(
-                source.name,
-                None,
-                "Parquet cannot be read from a pipe (it ends with its "
-                "footer): give the file's name",
-            )
-        fh.close()
-        yield from _read_parquet(source, policy, info)
-        return
     reader = HashingReader(fh) if info is not None else fh
     lineno = 1
     records = 0
@@ -290,6 +274,17 @@ def read_source(
             if batch.records:
                 records += len(batch.records)
                 yield batch
+    except ParquetStream:  # seen in the first bytes, before any line
+        if source.is_stdin:
+            raise InputError(
+                source.name,
+                None,
+                "Parquet cannot be read from a pipe (it ends with its footer): give the "
+                "file's name",
+            ) from None
+        fh.close()
+        yield from _read_parquet(source, policy, info)
+        return
     except _Truncated as exc:
         policy.bad_line(source.name, exc.line, str(exc.error), exc.partial or None)
     except OSError as exc:
@@ -306,36 +301,6 @@ def read_source(
                 "records": records,
             }
         )
-
-
-def _head(path: str) -> bytes:
-    """A file's first bytes, read apart (the stream's own buffering stays as it was)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4)
-    except OSError:
-        return b""
-
-
-class _Prefixed:
-    """A pipe whose first chunk was read to see its format, handed on as if unread: the
-    first `read1` returns that chunk, as it would have without the look."""
-
-    def __init__(self, fh):
-        self.fh = fh
-        read = getattr(fh, "read1", fh.read)
-        self.head = read(READ_SIZE)
-
-    def read1(self, n: int = -1) -> bytes:
-        if self.head:
-            data, self.head = self.head, b""
-            return data
-        return self.fh.read1(n) if hasattr(self.fh, "read1") else self.fh.read(n)
-
-    read = read1
-
-    def close(self) -> None:
-        self.fh.close()
 
 
 def _read_parquet(source: Source, policy: ErrorPolicy, info: list[dict] | None) -> Iterator[Batch]:

@@ -439,12 +439,12 @@ class DedupNearStage(GlobalStage):
             return []
         nodes, inverse = np.unique(edges.reshape(-1), return_inverse=True)
         inverse = inverse.reshape(-1, 2)
-        labels = component_labels(len(nodes), inverse[:, 0], inverse[:, 1])
+        # each node's component, named by its smallest node: as `nodes` is sorted, that is
+        # the component's first member in input order
+        first = nodes[component_labels(len(nodes), inverse[:, 0], inverse[:, 1])]
         # components in the order of their first member; members in input order
-        first = np.full(labels.max() + 1, np.iinfo(np.int64).max)
-        np.minimum.at(first, labels, nodes)
-        order = np.lexsort((nodes, first[labels]))
-        table = np.stack([first[labels][order], nodes[order]], axis=1)
+        order = np.lexsort((nodes, first))
+        table = np.stack([first[order], nodes[order]], axis=1)
         np.save(path, table)
         # rows a decide job takes: what fits the memory budget, and at most a sixteenth of
         # the rows, so that every worker has some (a count fixed by the data alone, so the
