@@ -217,35 +217,6 @@ def test_keep_prefer_in_run_and_refused_in_pipe(tmp_path):
     assert [(r["id"], r["meta"]["rejected"]["duplicate_of"]) for r in rejected] == [("low", "high")]
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=40), max_size=12))
-def test_unique_per_doc_equals_numpy_unique_per_document(docs):
-    from curate.dedup.minhash import unique_per_doc
-
-    hashes = np.array([h for d in docs for h in d], dtype=np.uint32)
-    doc_of = np.array([i for i, d in enumerate(docs) for _ in d], dtype=np.int64)
-    got, values, owners = unique_per_doc(hashes, doc_of, len(docs))
-    assert len(got) == len(docs)
-    assert values.tolist() == [h for d in docs for h in sorted(set(d))]
-    assert owners.tolist() == [i for i, d in enumerate(docs) for _ in set(d)]
-    for mine, doc in zip(got, docs):
-        assert mine.dtype == np.uint32
-        assert mine.tolist() == sorted(set(doc))
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.sets(st.integers(min_value=0, max_value=300), max_size=50),
-    st.sets(st.integers(min_value=0, max_value=300), max_size=50),
-)
-def test_jaccard_of_sorted_unique_arrays_equals_set_jaccard(a, b):
-    from curate.dedup.lsh import jaccard_unique
-
-    expected = 1.0 if not a and not b else len(a & b) / len(a | b)
-    got = jaccard_unique(np.array(sorted(a), np.uint32), np.array(sorted(b), np.uint32))
-    assert got == pytest.approx(expected)
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     nodes=st.integers(1, 40),

@@ -13,7 +13,7 @@ from itertools import repeat
 
 import numpy as np
 
-U64 = np.uint64
+from curate.dedup import _kernels
 
 
 def _integrate(f, lo: float, hi: float, steps: int = 2000) -> float:
@@ -43,33 +43,14 @@ def optimal_params(
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """(n, bands) uint64: one 64-bit key per band of each signature."""
-    n = len(signatures)
-    keys = np.zeros((n, bands), dtype=U64)
-    sig = signatures.astype(U64)
-    with np.errstate(over="ignore"):
-        for band in range(bands):
-            k = np.full(n, U64(band * 0x9E3779B97F4A7C15 & ((1 << 64) - 1)), dtype=U64)
-            for j in range(band * rows, (band + 1) * rows):
-                k = (k ^ sig[:, j]) * U64(0x100000001B3)
-            k ^= k >> U64(29)
-            k *= U64(0xBF58476D1CE4E5B9)
-            k ^= k >> U64(32)
-            keys[:, band] = k
-    return keys
+    """(n, bands) uint64: one 64-bit key per band of each signature (each band salted, so a
+    key names its band)."""
+    return _kernels.band_keys(np.ascontiguousarray(signatures, dtype=np.uint32), bands, rows)
 
 
 def jaccard_unique(a: np.ndarray, b: np.ndarray) -> float:
     """Jaccard similarity of two sorted, de-duplicated shingle-hash arrays."""
-    if not len(a) or not len(b):
-        return 1.0 if len(a) == len(b) else 0.0
-    # Both are sorted: a binary search of each value of one in the other counts the common
-    # values without the concatenate-and-sort of np.intersect1d (~4x faster at 2 KB).
-    small, large = (a, b) if len(a) <= len(b) else (b, a)
-    at = large.searchsorted(small)
-    np.minimum(at, len(large) - 1, out=at)
-    inter = int(np.count_nonzero(large[at] == small))
-    return inter / (len(a) + len(b) - inter)
+    return _kernels.jaccard(a, b)
 
 
 class NearDecider:

@@ -14,6 +14,7 @@ import os
 import pickle
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -22,11 +23,10 @@ from pydantic import Field, model_validator
 
 from curate.dedup.components import component_labels
 from curate.dedup.exact_index import rank_comparator
-from curate.dedup.lsh import NearDecider, band_keys, optimal_params
-from curate.dedup.minhash import MinHasher, ShingleSets, unique_per_doc
+from curate.dedup.lsh import NearDecider, optimal_params
+from curate.dedup.minhash import MinHasher, ShingleSets
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
 from curate.errors import ConfigError, RecordError
-from curate.executors.forked import OrderedWorkers
 from curate.executors.sections import read_sections, write_sections
 from curate.executors.units import atomic_write
 from curate.io.reader import Batch
@@ -41,19 +41,12 @@ from curate.stages.base import (
 )
 from curate.stages.dedup_exact import KeepConfig
 
-_POOL_STAGE: DedupNearStage | None = None
-
-
 SKETCH_BYTES = 8 << 20  # characters of text sketched at a time
 DECIDE_JOBS = 16  # near-duplicate components are decided in about this many jobs
 
 
-def _sketch_job(texts: list[str]):
-    return _POOL_STAGE._sketch(texts)
-
-
 FINE_BITS = FINE_PARTS.bit_length() - 1
-JOB_BYTES = 2 << 20  # text per pool job: fewer, larger jobs keep both cores busy
+JOB_BYTES = 2 << 20  # raw input per sketching job
 
 
 def _grouped(batches, limit: int):
@@ -71,16 +64,6 @@ def _grouped(batches, limit: int):
             group, size = [], 0
     if group:
         yield Batch.concat(group)
-
-
-class _Done:
-    """A finished result with the interface of a pool's AsyncResult."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def get(self):
-        return self.value
 
 
 SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, seed 1)"
@@ -243,14 +226,8 @@ class DedupNearStage(GlobalStage):
         return sigs, keys, sets
 
     def _sketch_group(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, ShingleSets | None]:
-        allh, doc_of = self.hasher.batch_hashes(texts)
-        sets = None
-        if self.exact:  # computed here, in the parallel part, not in the serial decisions
-            # MinHash ignores repeats: the signatures come from the distinct shingles too.
-            sets, allh, doc_of = unique_per_doc(allh, doc_of, len(texts))
-        sigs = self.hasher._signatures(allh, doc_of, len(texts))
-        keys = band_keys(sigs, self.bands, self.rows)
-        return sigs, keys, sets
+        # shingle sets are computed here, in the parallel part, not in the serial decisions
+        return self.hasher.sketch(texts, self.bands, self.rows, self.exact)
 
     def _id(self, record: dict) -> str:
         value = get_path(record, self._id_parts)
@@ -263,53 +240,46 @@ class DedupNearStage(GlobalStage):
         texts, rows = self._texts(batch, ctx, stats)
         sketch = self._sketch(texts)
         stats.seconds += time.perf_counter() - started
-        return self._decide(batch, rows, _Done(sketch), ctx, stats)
+        return self._decide(batch, rows, sketch, ctx, stats)
 
     def stream(self, batches, ctx: Context, stats: StageStats):
-        """Sketch batches on a pool of forked processes while this one decides, in order."""
+        """Sketch batches on threads (the kernels release the GIL) while this thread decides,
+        in input order."""
         if not isinstance(self.config.keep, str):
             raise ConfigError(
                 "dedup_near: keep.prefer ranks copies across the whole input and "
                 "needs `curate run`; a pipe keeps the first copy"
             )
-        workers = min(os.cpu_count() or 1, 8)
-        if workers < 2:
-            yield from super().stream(batches, ctx, stats)
-            return
-        yield from self._parallel_stream(batches, ctx, stats, workers)
+        threads = min(os.cpu_count() or 1, 8)
+        pending: deque = deque()  # (batch, rows, future), in input order
+        with ThreadPoolExecutor(threads, thread_name_prefix="sketch") as pool:
+            try:
+                for batch in _grouped(batches, JOB_BYTES):
+                    started = time.perf_counter()
+                    texts, rows = self._texts(batch, ctx, stats)
+                    pending.append((batch, rows, pool.submit(self._sketch, texts)))
+                    stats.seconds += time.perf_counter() - started
+                    # a bounded window out at once; decide whatever is ready at the front
+                    while pending and (len(pending) > 2 * threads or pending[0][2].done()):
+                        yield from self._decided(pending.popleft(), ctx, stats)
+                while pending:
+                    yield from self._decided(pending.popleft(), ctx, stats)
+            except BaseException:  # a closed pipe downstream included: drop queued work
+                for _, _, future in pending:
+                    future.cancel()
+                raise
         yield from self.flush(ctx, stats)
 
-    def _parallel_stream(self, batches, ctx: Context, stats: StageStats, workers: int):
-        global _POOL_STAGE
-        _POOL_STAGE = self
-        pool = OrderedWorkers(workers, _sketch_job)
-        # a window of jobs out at once; each result is decided in input order
-        pending: deque = deque()
-        try:
-            for batch in _grouped(batches, JOB_BYTES):
-                started = time.perf_counter()
-                texts, rows = self._texts(batch, ctx, stats)
-                for sketch in pool.submit(texts):
-                    pending[0][2] = sketch
-                    yield from self._decided(pending.popleft(), ctx, stats)
-                pending.append([batch, rows, None])
-                stats.seconds += time.perf_counter() - started
-            for sketch in pool.drain():
-                pending[0][2] = sketch
-                yield from self._decided(pending.popleft(), ctx, stats)
-        except BaseException:  # a closed pipe downstream included: stop the workers now
-            pool.kill()
-            raise
-        pool.close()
-
-    def _decided(self, item: list, ctx: Context, stats: StageStats):
-        batch, rows, sketch = item
-        out = self._decide(batch, rows, _Done(sketch), ctx, stats)
+    def _decided(self, item: tuple, ctx: Context, stats: StageStats):
+        batch, rows, future = item
+        out = self._decide(batch, rows, future.result(), ctx, stats)
         if out.records:
             yield out
 
-    def _decide(self, batch: Batch, rows: list[int], job, ctx: Context, stats: StageStats) -> Batch:
-        sigs, keys, sets = job.get()
+    def _decide(
+        self, batch: Batch, rows: list[int], sketch: tuple, ctx: Context, stats: StageStats
+    ) -> Batch:
+        sigs, keys, sets = sketch
         started = time.perf_counter()
         keep: list[int] = []
         decide = self.decider.decide
