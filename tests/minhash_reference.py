@@ -101,3 +101,35 @@ def band_keys(sig: list[int], bands: int, rows: int) -> list[int]:
         k ^= k >> 32
         keys.append(k)
     return keys
+
+
+class Decider:
+    """The near-duplicate decision rule (`curate.dedup.lsh`), record by record."""
+
+    def __init__(self, threshold: float, exact: bool):
+        self.threshold, self.exact = threshold, exact
+        self.buckets: dict[int, list[int]] = {}
+        self.kept: list[tuple[list[int], set[int] | None]] = []
+
+    def decide(self, keys: list[int], sig: list[int], shingles: set[int] | None):
+        tried: set[int] = set()
+        for key in keys:
+            for j in self.buckets.get(key, []):
+                if j in tried:
+                    continue
+                tried.add(j)
+                other_sig, other_set = self.kept[j]
+                if self.exact and shingles is not None and other_set is not None:
+                    union = len(shingles | other_set)
+                    sim = len(shingles & other_set) / union if union else 1.0
+                else:
+                    sim = sum(x == y for x, y in zip(sig, other_sig)) / len(sig)
+                if sim >= self.threshold:
+                    return j, sim
+        self.keep(keys, sig, shingles)
+        return None, 0.0
+
+    def keep(self, keys: list[int], sig: list[int], shingles: set[int] | None) -> None:
+        for key in keys:
+            self.buckets.setdefault(key, []).append(len(self.kept))
+        self.kept.append((sig, shingles if self.exact else None))

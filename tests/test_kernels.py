@@ -102,3 +102,56 @@ def test_jaccard_of_sorted_unique_arrays_equals_set_jaccard(a, b):
     expected = 1.0 if not a and not b else len(a & b) / len(a | b)
     got = jaccard_unique(np.array(sorted(a), np.uint32), np.array(sorted(b), np.uint32))
     assert got == pytest.approx(expected)
+
+
+RECORDS = st.lists(
+    st.tuples(
+        st.lists(st.integers(0, 5), min_size=3, max_size=3),  # band keys: few, so they collide
+        st.lists(st.integers(0, 2), min_size=8, max_size=8),  # signature rows
+        st.one_of(st.none(), st.sets(st.integers(0, 12), max_size=8)),  # shingle set
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RECORDS, st.sampled_from([0.3, 0.5, 0.8, 1.0]), st.booleans(), st.integers(0, 5))
+def test_decider_equals_the_reference_rule(records, threshold, exact, preloaded):
+    """Record by record and in batches, with earlier versions' records preloaded: the same
+    duplicate (first candidate over the threshold, band by band, kept order) and similarity."""
+    from curate.dedup.lsh import NearDecider
+
+    reference = ref.Decider(threshold, exact)
+    one, batch = NearDecider(3, threshold, 8, exact), NearDecider(3, threshold, 8, exact)
+    # keys in distinct bands never collide in curate (each band is salted): salt them here too
+    salted = [([k + 100 * b for b, k in enumerate(keys)], sig, s) for keys, sig, s in records]
+    pre, rest = salted[:preloaded], salted[preloaded:]
+    for keys, sig, _ in pre:
+        reference.keep(keys, sig, None)
+        for decider in (one, batch):
+            decider.preload(np.array([keys], np.uint64), np.array([sig], np.uint32))
+    expected = [reference.decide(keys, sig, s) for keys, sig, s in rest]
+    got = [
+        one.decide(
+            np.array(keys, np.uint64),
+            np.array(sig, np.uint32),
+            None if s is None else np.array(sorted(s), np.uint32),
+        )
+        for keys, sig, s in rest
+    ]
+    assert got == [(j, pytest.approx(sim)) for j, sim in expected]
+    if rest and all(s is not None for _, _, s in rest):
+        values = [v for _, _, s in rest for v in sorted(s)]
+        cuts = np.cumsum([0] + [len(s) for _, _, s in rest]).tolist()
+        dups, sims = batch.decide_batch(
+            np.array([k for k, _, _ in rest], np.uint64),
+            np.array([g for _, g, _ in rest], np.uint32),
+            np.array(values, np.uint32),
+            cuts,
+        )
+        assert [(None if d < 0 else d, s) for d, s in zip(dups.tolist(), sims.tolist())] == [
+            (j, pytest.approx(sim)) for j, sim in expected
+        ]
+    kept_keys, kept_sigs = one.kept_arrays()
+    assert one.kept == len(reference.kept) == len(kept_keys) == len(kept_sigs)
+    assert kept_sigs.tolist() == [sig for sig, _ in reference.kept]

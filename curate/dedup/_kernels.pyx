@@ -12,6 +12,9 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from libcpp.algorithm cimport sort
 from libcpp.vector cimport vector
+from libcpp.unordered_map cimport unordered_map
+from libcpp.unordered_set cimport unordered_set
+from cython.operator cimport dereference as deref
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 import numpy as np
@@ -275,6 +278,23 @@ cdef void radix_sort(vector[uint32_t] *values, vector[uint32_t] *spare) noexcept
     # an even number of passes: the sorted values are back in `values`
 
 
+cdef inline double sorted_jaccard(const uint32_t *x, Py_ssize_t nx, const uint32_t *y,
+                                  Py_ssize_t ny) noexcept nogil:
+    cdef Py_ssize_t i = 0, j = 0, inter = 0
+    if nx == 0 or ny == 0:
+        return 1.0 if nx == ny else 0.0
+    while i < nx and j < ny:
+        if x[i] < y[j]:
+            i += 1
+        elif x[i] > y[j]:
+            j += 1
+        else:
+            inter += 1
+            i += 1
+            j += 1
+    return inter / <double>(nx + ny - inter)
+
+
 cdef class _Docs:
     """Pointers to the normalised bytes of many documents, kept alive while the GIL is off."""
     cdef list keep
@@ -448,20 +468,9 @@ def band_keys(const uint32_t[:, ::1] signatures, int bands, int rows):
 
 def jaccard(const uint32_t[::1] x, const uint32_t[::1] y) -> float:
     """Jaccard similarity of two sorted, de-duplicated uint32 arrays (1.0 when both empty)."""
-    cdef Py_ssize_t nx = x.shape[0], ny = y.shape[0], i = 0, j = 0, inter = 0
-    if nx == 0 or ny == 0:
-        return 1.0 if nx == ny else 0.0
-    with nogil:
-        while i < nx and j < ny:
-            if x[i] < y[j]:
-                i += 1
-            elif x[i] > y[j]:
-                j += 1
-            else:
-                inter += 1
-                i += 1
-                j += 1
-    return inter / <double>(nx + ny - inter)
+    cdef uint32_t empty = 0
+    return sorted_jaccard(&x[0] if x.shape[0] else &empty, x.shape[0],
+                          &y[0] if y.shape[0] else &empty, y.shape[0])
 
 
 def signatures(const uint32_t[::1] hashes, const int64_t[::1] doc_of, Py_ssize_t ndocs,
@@ -487,3 +496,186 @@ def signatures(const uint32_t[::1] hashes, const int64_t[::1] doc_of, Py_ssize_t
             curate_minhash_update(&vsig[d, 0], &a[0], &b[0], perms, mixed.data(), mixed.size())
             lo = hi
     return sigs
+
+
+cdef class NearDecider:
+    """The near-duplicate decision rule over the records kept so far (see `curate.dedup.lsh`).
+
+    Band keys map to the kept records that hold them (a key names its band: `band_keys`
+    salts each band). Candidates are tried band by band, each bucket's records in the order
+    they were kept; the first whose similarity reaches the threshold is the one duplicated.
+    Similarity is the exact Jaccard of shingle sets when both records have one (`exact`),
+    else the share of equal signature rows.
+    """
+    cdef readonly int bands, num_perm
+    cdef readonly double threshold
+    cdef readonly bint exact
+    cdef readonly Py_ssize_t kept
+    cdef unordered_map[uint64_t, int64_t] buckets  # >= 0: one kept record; < 0: -1 - list
+    cdef vector[vector[int64_t]] lists
+    cdef vector[uint32_t] sigs
+    cdef vector[uint64_t] keys
+    cdef vector[uint32_t] set_values
+    cdef vector[int64_t] set_start  # -1: no set (records of earlier versions)
+    cdef vector[int64_t] set_len
+    cdef unordered_set[int64_t] tried
+
+    def __init__(self, int bands, double threshold, int num_perm, bint exact=False):
+        self.bands = bands
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.exact = exact
+        self.kept = 0
+
+    def preload(self, const uint64_t[:, ::1] keys, const uint32_t[:, ::1] sigs):
+        """Records of earlier versions, kept before anything here; verified by signature."""
+        self._check(keys, sigs)
+        cdef Py_ssize_t r
+        for r in range(keys.shape[0]):
+            self._keep(&keys[r, 0], &sigs[r, 0], NULL, -1)
+
+    def kept_arrays(self):
+        """(keys, sigs) of the kept records, in the order they were kept."""
+        keys = np.empty((self.kept, self.bands), dtype=np.uint64)
+        sigs = np.empty((self.kept, self.num_perm), dtype=np.uint32)
+        cdef uint64_t[:, ::1] vk = keys
+        cdef uint32_t[:, ::1] vs = sigs
+        if self.kept:
+            memcpy(&vk[0, 0], self.keys.data(), self.keys.size() * sizeof(uint64_t))
+            memcpy(&vs[0, 0], self.sigs.data(), self.sigs.size() * sizeof(uint32_t))
+        return keys, sigs
+
+    def decide(self, keys, sig, shingles=None):
+        """(index of the kept record this one duplicates, similarity), or (None, 0.0) having
+        kept it. Indices count kept records in the order they were kept."""
+        cdef const uint64_t[:, ::1] k2 = np.ascontiguousarray(keys, dtype=np.uint64)[None, :]
+        cdef const uint32_t[:, ::1] s2 = np.ascontiguousarray(sig, dtype=np.uint32)[None, :]
+        self._check(k2, s2)
+        cdef const uint32_t[::1] sv
+        cdef const uint32_t *set_ptr = NULL
+        cdef Py_ssize_t set_len = -1
+        if shingles is not None:
+            sv = np.ascontiguousarray(shingles, dtype=np.uint32)
+            set_len = sv.shape[0]
+            set_ptr = &sv[0] if set_len else <const uint32_t *>NULL
+        cdef double sim = 0.0
+        cdef int64_t dup = self._decide_one(&k2[0, 0], &s2[0, 0], set_ptr, set_len, &sim)
+        return (None, 0.0) if dup < 0 else (dup, sim)
+
+    def decide_batch(self, const uint64_t[:, ::1] keys, const uint32_t[:, ::1] sigs,
+                     values=None, cuts=None):
+        """`decide` for each row in order: (duplicated kept index or -1, similarity) arrays.
+        `values`/`cuts` are the rows' shingle sets (`ShingleSets`' fields) or None."""
+        self._check(keys, sigs)
+        cdef Py_ssize_t n = keys.shape[0], r
+        dups = np.empty(n, dtype=np.int64)
+        sims = np.zeros(n, dtype=np.float64)
+        cdef int64_t[::1] vd = dups
+        cdef double[::1] vsim = sims
+        cdef const uint32_t[::1] vv
+        cdef const int64_t[::1] vc
+        cdef bint has_sets = values is not None
+        cdef uint32_t empty = 0
+        cdef const uint32_t *base = &empty
+        if has_sets:
+            vv = values
+            vc = np.asarray(cuts, dtype=np.int64)
+            if vc.shape[0] != n + 1:
+                raise ValueError("cuts must have one entry per row, plus one")
+            if vv.shape[0]:
+                base = &vv[0]
+        with nogil:
+            for r in range(n):
+                if has_sets:
+                    vd[r] = self._decide_one(&keys[r, 0], &sigs[r, 0], base + vc[r],
+                                             vc[r + 1] - vc[r], &vsim[r])
+                else:
+                    vd[r] = self._decide_one(&keys[r, 0], &sigs[r, 0], NULL, -1, &vsim[r])
+        return dups, sims
+
+    def _check(self, const uint64_t[:, ::1] keys, const uint32_t[:, ::1] sigs):
+        if keys.shape[0] != sigs.shape[0]:
+            raise ValueError("keys and signatures differ in rows")
+        if keys.shape[0] and (keys.shape[1] != self.bands or sigs.shape[1] != self.num_perm):
+            raise ValueError(
+                f"expected {self.bands} band keys and {self.num_perm} signature rows per record"
+            )
+
+    cdef double _similarity(self, int64_t j, const uint32_t *sig, const uint32_t *shingles,
+                            Py_ssize_t set_len) noexcept nogil:
+        cdef Py_ssize_t p, same = 0
+        cdef const uint32_t *other
+        if self.exact and set_len >= 0 and self.set_start[j] >= 0:
+            return sorted_jaccard(shingles, set_len, self.set_values.data() + self.set_start[j],
+                                  self.set_len[j])
+        other = self.sigs.data() + j * self.num_perm
+        for p in range(self.num_perm):
+            same += other[p] == sig[p]
+        return same / <double>self.num_perm
+
+    cdef int64_t _decide_one(self, const uint64_t *keys, const uint32_t *sig,
+                             const uint32_t *shingles, Py_ssize_t set_len,
+                             double *sim) noexcept nogil:
+        cdef int band
+        cdef int64_t member, j
+        cdef Py_ssize_t m
+        cdef double s
+        cdef bint any_found = False
+        cdef unordered_map[uint64_t, int64_t].iterator it
+        self.tried.clear()
+        for band in range(self.bands):
+            it = self.buckets.find(keys[band])
+            if it == self.buckets.end():
+                continue
+            any_found = True
+            member = deref(it).second
+            if member >= 0:
+                if self.tried.insert(member).second:
+                    s = self._similarity(member, sig, shingles, set_len)
+                    if s >= self.threshold:
+                        sim[0] = s
+                        return member
+                continue
+            for m in range(<Py_ssize_t>self.lists[-1 - member].size()):
+                j = self.lists[-1 - member][m]
+                if self.tried.insert(j).second:
+                    s = self._similarity(j, sig, shingles, set_len)
+                    if s >= self.threshold:
+                        sim[0] = s
+                        return j
+        self._keep(keys, sig, shingles, set_len)
+        sim[0] = 0.0
+        return -1
+
+    cdef void _keep(self, const uint64_t *keys, const uint32_t *sig, const uint32_t *shingles,
+                    Py_ssize_t set_len) noexcept nogil:
+        cdef int64_t idx = self.kept, member
+        cdef int band
+        cdef Py_ssize_t i
+        cdef unordered_map[uint64_t, int64_t].iterator it
+        for i in range(self.num_perm):
+            self.sigs.push_back(sig[i])
+        for band in range(self.bands):
+            self.keys.push_back(keys[band])
+        if self.exact and set_len >= 0:
+            self.set_start.push_back(self.set_values.size())
+            self.set_len.push_back(set_len)
+            for i in range(set_len):
+                self.set_values.push_back(shingles[i])
+        else:
+            self.set_start.push_back(-1)
+            self.set_len.push_back(0)
+        for band in range(self.bands):
+            it = self.buckets.find(keys[band])
+            if it == self.buckets.end():
+                self.buckets[keys[band]] = idx
+                continue
+            member = deref(it).second
+            if member >= 0:
+                self.lists.push_back(vector[int64_t]())
+                self.lists.back().push_back(member)
+                self.lists.back().push_back(idx)
+                deref(it).second = -<int64_t>self.lists.size()
+            else:
+                self.lists[-1 - member].push_back(idx)
+        self.kept += 1

@@ -281,13 +281,16 @@ class DedupNearStage(GlobalStage):
     ) -> Batch:
         sigs, keys, sets = sketch
         started = time.perf_counter()
+        if sets is None:
+            dups, sims = self.decider.decide_batch(keys, sigs)
+        else:
+            dups, sims = self.decider.decide_batch(keys, sigs, sets.values, sets.cuts)
         keep: list[int] = []
-        decide = self.decider.decide
-        for j, i in enumerate(rows):
-            dup, sim = decide(keys[j], sigs[j], sets[j] if sets is not None else None)
-            if dup is None:
+        track_ids = ctx.keep_rejects or self.config.index is not None or self.against
+        for i, dup, sim in zip(rows, dups.tolist(), sims.tolist()):
+            if dup < 0:
                 keep.append(i)
-                if ctx.keep_rejects or self.config.index is not None or self.against:
+                if track_ids:
                     self._kept_ids.append(self._id(batch.records[i]))
                 continue
             stats.dropped["near_duplicate"] += 1
