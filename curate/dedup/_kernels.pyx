@@ -91,6 +91,19 @@ def _init_classes():
 
 _init_classes()
 
+# Bytes as tokens see them, per tokenizer: `words` folds ASCII case here, so an ASCII document
+# needs no `str.lower()` pass (under the GIL); on text Python already lowercased this is a no-op
+cdef uint8_t FOLD[3][256]
+
+
+def _init_fold():
+    for tok in range(3):
+        for b in range(256):
+            FOLD[tok][b] = b + 32 if tok == WORDS and 0x41 <= b <= 0x5A else b
+
+
+_init_fold()
+
 
 cdef inline uint64_t fmix64(uint64_t h) noexcept nogil:
     h ^= h >> 33
@@ -173,7 +186,7 @@ cdef Py_ssize_t scan_tokens(const uint8_t *data, Py_ssize_t length, int tok,
     cdef uint32_t acc = 0, run = 0, c, word, ended, punct, keep
     cdef uint32_t code = tok == CODE
     for i in range(length):
-        c = data[i]
+        c = FOLD[tok][data[i]]
         word = CLASS[c] == 1
         ended = (run != 0) & (word == 0)
         hashes[count] = acc + run
@@ -320,6 +333,15 @@ def normalize(str text, str tokenizer) -> bytes:
     raise ValueError(f"unknown tokenizer {tokenizer!r}")
 
 
+cdef list tokenizer_input(list texts, str tokenizer):
+    """`normalize` of each text, except that ASCII text for `words` is only encoded: the
+    tokenizer folds its case without the GIL."""
+    if tokenizer != "words":
+        return [normalize(t, tokenizer) for t in texts]
+    cdef str t
+    return [t.encode("ascii") if t.isascii() else normalize(t, tokenizer) for t in texts]
+
+
 def spans(bytes data, str tokenizer):
     """(starts, ends) of the tokens of already-normalised bytes, as int64 arrays."""
     cdef int tok = tokenizer_code(tokenizer)
@@ -356,7 +378,7 @@ def shingle_hashes(list texts, str tokenizer, int n):
     if n < 1:
         raise ValueError("n must be >= 1")
     cdef int tok = tokenizer_code(tokenizer)
-    cdef _Docs docs = _Docs([normalize(t, tokenizer) for t in texts])
+    cdef _Docs docs = _Docs(tokenizer_input(texts, tokenizer))
     cdef Scratch scratch
     cdef vector[uint32_t] out
     cdef vector[int64_t] doc_of
@@ -390,7 +412,7 @@ def sketch(list texts, str tokenizer, int n, const uint32_t[::1] a, const uint32
     cdef Py_ssize_t perms = a.shape[0]
     if b.shape[0] != perms or bands * rows > perms or bands < 1 or rows < 1:
         raise ValueError("bands x rows must fit the permutations, and a and b match")
-    cdef _Docs docs = _Docs([normalize(t, tokenizer) for t in texts])
+    cdef _Docs docs = _Docs(tokenizer_input(texts, tokenizer))
     cdef Py_ssize_t ndocs = docs.ptrs.size()
     sigs = np.empty((ndocs, perms), dtype=np.uint32)
     keys = np.empty((ndocs, bands), dtype=np.uint64)
@@ -651,17 +673,13 @@ cdef class NearDecider:
                     Py_ssize_t set_len) noexcept nogil:
         cdef int64_t idx = self.kept, member
         cdef int band
-        cdef Py_ssize_t i
         cdef unordered_map[uint64_t, int64_t].iterator it
-        for i in range(self.num_perm):
-            self.sigs.push_back(sig[i])
-        for band in range(self.bands):
-            self.keys.push_back(keys[band])
+        self.sigs.insert(self.sigs.end(), sig, sig + self.num_perm)
+        self.keys.insert(self.keys.end(), keys, keys + self.bands)
         if self.exact and set_len >= 0:
             self.set_start.push_back(self.set_values.size())
             self.set_len.push_back(set_len)
-            for i in range(set_len):
-                self.set_values.push_back(shingles[i])
+            self.set_values.insert(self.set_values.end(), shingles, shingles + set_len)
         else:
             self.set_start.push_back(-1)
             self.set_len.push_back(0)
