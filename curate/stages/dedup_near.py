@@ -345,8 +345,11 @@ class DedupNearStage(GlobalStage):
         part = (flat_keys >> np.uint64(64 - FINE_BITS)).astype(np.int64)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(FINE_PARTS + 1))
+        # each partition as the bytes of one (2, n) array of keys and rows: a thousand
+        # sections a unit pickle ~30x faster as bytes than as tuples of arrays
+        pairs = np.stack([flat_keys[order], rows[order].view(np.uint64)])
         return {
-            p: (flat_keys[order[bounds[p] : bounds[p + 1]]], rows[order[bounds[p] : bounds[p + 1]]])
+            p: pairs[:, bounds[p] : bounds[p + 1]].tobytes()
             for p in np.flatnonzero(np.diff(bounds)).tolist()
         }
 
@@ -386,9 +389,10 @@ class DedupNearStage(GlobalStage):
             keys.append(ext[take])
             pos.append(-1 - np.repeat(np.arange(len(self._external)), self.bands)[take])
         for u in info.units:
-            for _p, (k, rows) in read_sections(info.unit_file(u), lo, hi):
-                keys.append(k)
-                pos.append(rows + offsets[u])
+            for _p, blob in read_sections(info.unit_file(u), lo, hi):
+                pairs = np.frombuffer(blob, dtype=np.uint64).reshape(2, -1)
+                keys.append(pairs[0])
+                pos.append(pairs[1].view(np.int64) + offsets[u])
         path = info.keys / f"edges-{job:05d}.npy"
         edges = np.zeros((0, 2), np.int64)
         if keys:
@@ -435,41 +439,45 @@ class DedupNearStage(GlobalStage):
         return groups
 
     def decide_components(self, info: ReduceInfo, job: int, lo: int, hi: int) -> None:
+        """The pipe's rule over this job's components, in one batch: records of different
+        components share no band key, so one decider taking the components one after the
+        other decides each as if alone."""
         table = np.array(np.load(info.keys / "components.npy", mmap_mode="r")[lo:hi])
         offsets = info.offsets()
         reader = _Sketches(info, self.exact, table[:, 1])
         ext_keys, ext_sigs = self._external_keys(), self._external_sigs()
-        decisions: dict[int, dict] = {}
         starts = np.flatnonzero(np.concatenate(([True], table[1:, 0] != table[:-1, 0])))
         bounds = [*starts.tolist(), len(table)]
+        external = sorted(-1 - p for p in table[:, 1].tolist() if p < 0)
+        order: list[int] = []  # local positions, component after component
         for a, b in zip(bounds[:-1], bounds[1:]):
-            members = table[a:b, 1].tolist()
-            external = sorted(-1 - p for p in members if p < 0)
-            local = [p for p in members if p >= 0]
+            local = [p for p in table[a:b, 1].tolist() if p >= 0]
             if not isinstance(self.config.keep, str):
                 ranks = {p: reader.rank(p) for p in local}
                 compare = rank_comparator(ranks, self.config.keep.prefer)
                 local.sort(key=functools.cmp_to_key(compare))
-            decider = NearDecider(
-                self.bands, self.config.threshold, self.config.num_perm, self.exact
+            order.extend(local)
+        decider = NearDecider(self.bands, self.config.threshold, self.config.num_perm, self.exact)
+        if external:
+            decider.preload(ext_keys[external], ext_sigs[external])
+        keys, sigs, sets = reader.gather(order)
+        if sets is None:
+            dups, sims = decider.decide_batch(keys, sigs)
+        else:
+            dups, sims = decider.decide_batch(keys, sigs, sets.values, sets.cuts)
+        kept: list[int] = [-1 - i for i in external]
+        decisions: dict[int, dict] = {}
+        for p, dup, sim in zip(order, dups.tolist(), sims.tolist()):
+            if dup < 0:
+                kept.append(p)
+                continue
+            of = kept[dup]
+            of_id = self._external[-1 - of] if of < 0 else reader.id(of)
+            u = int(np.searchsorted(offsets, p, side="right") - 1)
+            decisions.setdefault(info.units[u], {})[p - int(offsets[u])] = (
+                "near_duplicate",
+                {"duplicate_of": of_id, "similarity": round(sim, 4)},
             )
-            kept: list[int] = []
-            for i in external:
-                decider.preload(ext_keys[i : i + 1], ext_sigs[i : i + 1])
-                kept.append(-1 - i)
-            for p in local:
-                keys, sig, sets = reader.sketch(p)
-                dup, sim = decider.decide(keys, sig, sets)
-                if dup is None:
-                    kept.append(p)
-                    continue
-                of = kept[dup]
-                of_id = self._external[-1 - of] if of < 0 else reader.id(of)
-                u = int(np.searchsorted(offsets, p, side="right") - 1)
-                decisions.setdefault(info.units[u], {})[p - int(offsets[u])] = (
-                    "near_duplicate",
-                    {"duplicate_of": of_id, "similarity": round(sim, 4)},
-                )
         write_sections(info.decision_file(job), decisions)
 
     def write_indexes(self, info: ReduceInfo) -> list[str]:
@@ -516,37 +524,66 @@ class _Sketches:
 
     def __init__(self, info: ReduceInfo, exact: bool, positions: np.ndarray):
         offsets = info.offsets()
-        self.rows: dict[int, tuple] = {}
-        positions = np.unique(positions[positions >= 0])
-        which = np.searchsorted(offsets, positions, side="right") - 1
+        self.positions = np.unique(positions[positions >= 0])  # row i of the arrays below
+        which = np.searchsorted(offsets, self.positions, side="right") - 1
+        keys, sigs, values, lengths = [], [], [], []
+        self.ids: list[str] = []
+        self.ranks: list = []
+        self.exact = exact
         for u in np.unique(which).tolist():
-            unit = info.units[u]
-            base = info.keys / f"u{unit:06d}"
-            wanted = positions[which == u]
-            rows = wanted - offsets[u]
-            keys = np.load(f"{base}.keys.npy", mmap_mode="r")[rows]
-            sigs = np.load(f"{base}.sigs.npy", mmap_mode="r")[rows]
-            sets: list = [None] * len(rows)
-            if exact and Path(f"{base}.setv.npy").exists():
+            base = info.keys / f"u{info.units[u]:06d}"
+            rows = self.positions[which == u] - offsets[u]
+            keys.append(np.load(f"{base}.keys.npy", mmap_mode="r")[rows])
+            sigs.append(np.load(f"{base}.sigs.npy", mmap_mode="r")[rows])
+            if exact:
                 setv = np.load(f"{base}.setv.npy", mmap_mode="r")
                 setc = np.load(f"{base}.setc.npy", mmap_mode="r")
-                sets = [np.array(setv[setc[r] : setc[r + 1]]) for r in rows.tolist()]
+                lo, hi = setc[rows], setc[rows + 1]
+                values.append(setv[_ranges(lo, hi)])
+                lengths.append(hi - lo)
                 del setv, setc
-            ids, ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
-            for j, (pos, row) in enumerate(zip(wanted.tolist(), rows.tolist())):
-                rank = ranks[row] if ranks is not None else None
-                self.rows[pos] = (keys[j], sigs[j], sets[j], ids[row], rank)
-            del ids, ranks
+            unit_ids, unit_ranks = pickle.loads(Path(f"{base}.meta").read_bytes())
+            self.ids.extend(unit_ids[r] for r in rows.tolist())
+            if unit_ranks is not None:
+                self.ranks.extend(unit_ranks[r] for r in rows.tolist())
+            del unit_ids, unit_ranks
+        self.keys = np.concatenate(keys) if keys else np.zeros((0, 1), np.uint64)
+        self.sigs = np.concatenate(sigs) if sigs else np.zeros((0, 1), np.uint32)
+        if exact:
+            self.values = np.concatenate(values) if values else np.zeros(0, np.uint32)
+            self.lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+            self.cuts = np.concatenate(([0], np.cumsum(self.lengths)))
 
-    def sketch(self, pos: int):
-        keys, sigs, sets, _id, _rank = self.rows[pos]
-        return keys, sigs, sets
+    def _row(self, pos: int) -> int:
+        return int(self.positions.searchsorted(pos))
+
+    def gather(self, order: list[int]) -> tuple[np.ndarray, np.ndarray, ShingleSets | None]:
+        """Keys, signatures and shingle sets of the records at `order`, in that order."""
+        rows = self.positions.searchsorted(np.asarray(order, dtype=np.int64))
+        keys = np.ascontiguousarray(self.keys[rows])
+        sigs = np.ascontiguousarray(self.sigs[rows])
+        if not self.exact:
+            return keys, sigs, None
+        lengths = self.lengths[rows]
+        values = self.values[_ranges(self.cuts[rows], self.cuts[rows] + lengths)]
+        cuts = np.concatenate(([0], np.cumsum(lengths))).tolist()
+        return keys, sigs, ShingleSets(values, cuts)
 
     def id(self, pos: int) -> str:
-        return self.rows[pos][3]
+        return self.ids[self._row(pos)]
 
     def rank(self, pos: int) -> list:
-        return self.rows[pos][4]
+        return self.ranks[self._row(pos)]
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The indices lo[0]..hi[0]-1, lo[1]..hi[1]-1, ... as one array (no Python loop)."""
+    lengths = (np.asarray(hi) - np.asarray(lo)).astype(np.int64)
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(np.asarray(lo, dtype=np.int64) - np.cumsum(lengths) + lengths, lengths)
+    return starts + np.arange(total, dtype=np.int64)
 
 
 def _near_job(info: ReduceInfo, step: str, job: int, lo: Any, hi: Any) -> Any:
