@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.io.decompress import decompress_all
 from curate.pii.detect import SecretScanner
@@ -308,3 +310,29 @@ def test_keep_placeholders_false_redacts_them(tmp_path):
     out = orjson.loads(done.stdout)
     assert out["text"] == 'password = "<KEY>"'  # a rules file of its own: default placeholder
     assert out["meta"]["pii"] == {"password": 1}
+
+
+LINE_PIECES = ["key", "a.b", "_x", "-", " ", "\t", "=", "==", "!=", "!", ":", ":=", "(", ")"]
+LINE_PIECES += ["[", "]", "\v", "'k'", "é", "1"]
+PIECES = st.lists(st.sampled_from(LINE_PIECES), max_size=4).map("".join)
+# key, operator, value, bracket, anything, bracket: each part drawn from pieces or varied
+REFERENCE_LIKE = st.tuples(
+    PIECES,
+    st.sampled_from(["=", "==", "===", "!=", "!==", ":", ":=", "!", "=>", ""]),
+    st.sampled_from(["", " ", "\t", "\v"]),
+    st.sampled_from(["a.b", "get_secret", "x-y", "é", "", "'k'"]),
+    st.sampled_from(["(", "[", ""]),
+    PIECES,
+    st.sampled_from([")", "]", "", "\v)"]),
+    PIECES,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(PIECES, REFERENCE_LIKE))
+def test_indirect_reference_heuristic_answers_as_detect_secrets_does(line):
+    from detect_secrets.filters import heuristic
+
+    from curate.pii.detect import is_indirect_reference
+
+    assert is_indirect_reference(line) == heuristic.is_indirect_reference(line)
