@@ -336,3 +336,31 @@ def test_indirect_reference_heuristic_answers_as_detect_secrets_does(line):
     from curate.pii.detect import is_indirect_reference
 
     assert is_indirect_reference(line) == heuristic.is_indirect_reference(line)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEF.: x_-", max_size=50))
+def test_address_guards_never_hide_an_address(text):
+    """The cheap guards before the address patterns are supersets: any address the full
+    pattern finds (IPv6: with three groups, as reported) passes its guard."""
+    from curate.pii.detect import IPV4, IPV6, MAYBE_IPV4, MAYBE_IPV6
+
+    if IPV4.search(text):
+        assert MAYBE_IPV4.search(text)
+    if any(len([g for g in m.group().split(":") if g]) >= 3 for m in IPV6.finditer(text)):
+        assert MAYBE_IPV6.search(text)
+
+
+def test_token_hints_cover_every_token_pattern():
+    from curate.pii.detect import TOKEN_HINTS, TOKENS
+
+    samples = {
+        "github_token": ["ghp_" + "a" * 36, "gho_" + "b" * 36, "github_pat_" + "c" * 60],
+        "npm_token": ["npm_" + "d" * 36],
+        "gitlab_token": ["glpat-" + "e" * 20],
+    }
+    assert set(TOKEN_HINTS) == set(TOKENS)
+    for kind, values in samples.items():
+        for value in values:
+            assert TOKENS[kind].search(value)
+            assert any(hint in value for hint in TOKEN_HINTS[kind])
