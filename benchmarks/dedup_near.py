@@ -5,6 +5,10 @@ against the truth built by `_near_data.py` (exact Jaccard of word 5-gram shingle
 Targets (issue 8, 2 cores): >= 10x the hand-written datasketch docs/s, and F1 >= 0.95.
 
     python benchmarks/dedup_near.py [--docs 20000] [--repeat 3] [--datatrove-python PYTHON]
+                                    [--checkout DIR]
+
+`--checkout DIR` also times the pipe of another checkout of curate (`git worktree add DIR
+<commit>`), run with this venv's packages: a change's "before", in the same run.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--datatrove-python", default=None)
     ap.add_argument("--skip-datasketch", action="store_true")
+    ap.add_argument("--checkout", action="append", default=[], help="also time this checkout")
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs per tool")
     ap.add_argument(
         "--datasketch-loop",
@@ -137,6 +142,19 @@ def main() -> None:
             lambda: kept_to_removed(tmp / "sig.jsonl"),
         ),
     ]
+    for i, checkout in enumerate(args.checkout):
+        out = tmp / f"checkout-{i}.jsonl"
+        runs.append(
+            (
+                f"curate dedup near (pipe), {Path(checkout).name}",
+                [
+                    "sh",
+                    "-c",
+                    f"PYTHONPATH={checkout} {sys.executable} -m curate dedup near {data} > {out}",
+                ],
+                lambda out=out: kept_to_removed(out),
+            )
+        )
     if not args.skip_datasketch:
         runs.append(
             (

@@ -235,15 +235,54 @@ def test_unknown_keep_policy_through_the_cli(tmp_path):
     assert b"dropped: license_denied=1" in result.stderr
 
 
-@pytest.mark.parametrize("flag", [[], ["--no-scancode"]])
-def test_without_scancode_installed_a_one_line_error(tmp_path, flag):
-    # a Python whose `licensedcode` cannot be imported, as after `pip install curate`
-    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['licensedcode'] = None\n")
-    env = {**curate_env(), "PYTHONPATH": str(tmp_path)}
-    result = run_curate("license", *flag, input=b'{"id": "1", "text": "x"}\n', env=env)
-    assert result.returncode == 2
-    assert result.stderr.decode() == (
-        "curate: error: license: needs scancode-toolkit, an optional dependency: "
-        "pip install 'curate[license]'\n"
+def run_without_scancode(tmp_path: Path, *args: str, input: bytes):
+    """`curate ARGS` on a Python whose scancode-toolkit cannot be imported, as after
+    `pip install curate`."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['licensedcode'] = None\nsys.modules['scancode'] = None\n"
     )
+    return run_curate(*args, input=input, env={**curate_env(), "PYTHONPATH": str(tmp_path)})
+
+
+def test_metadata_and_tags_need_no_scancode(tmp_path):
+    records = [
+        {"id": "a", "text": "x = 1\n", "meta": {"license": "MIT License"}},
+        {"id": "b", "text": "x = 1\n", "meta": {"license": "Apache 2.0"}},
+        {"id": "c", "text": "// SPDX-License-Identifier: BSD-3-Clause\nint x;\n"},
+        {"id": "d", "text": "# GNU General Public License v3\nx = 1\n"},
+        {"id": "e", "text": "x = 1\n", "meta": {"license": "GPL-3.0-only"}},
+    ]
+    lines = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    result = run_without_scancode(
+        tmp_path, "license", "--no-scancode", "--unknown", "keep", input=lines
+    )
+    assert result.returncode == 0, result.stderr
+    out = {r["id"]: r["meta"]["license"] for r in map(orjson.loads, result.stdout.splitlines())}
+    assert out == {
+        "a": {"expression": "MIT", "source": "metadata", "allowed": True},
+        "b": {"expression": "Apache-2.0", "source": "metadata", "allowed": True},
+        "c": {"expression": "BSD-3-Clause", "source": "spdx_tag", "allowed": True},
+        "d": {"expression": None, "source": None, "allowed": None},
+    }
+    # the policy's default drops the unknown one
+    result = run_without_scancode(tmp_path, "license", "--no-scancode", input=lines)
+    assert [orjson.loads(x)["id"] for x in result.stdout.splitlines()] == ["a", "b", "c"]
+
+
+def test_text_detection_without_scancode_is_a_one_line_error(tmp_path):
+    result = run_without_scancode(tmp_path, "license", input=b'{"id": "a", "text": "x"}\n')
+    assert result.returncode == 2
     assert result.stdout == b""
+    assert result.stderr.decode() == (
+        "curate: error: license: detecting licenses in the text (scancode: true) needs "
+        "scancode-toolkit, an optional dependency: pip install 'curate[license]'; or set "
+        "scancode: false (--no-scancode) to use metadata and SPDX-License-Identifier tags only\n"
+    )
+
+
+def test_shipped_name_table_matches_scancode_database():
+    """The table metadata is normalised with is the one scancode's database gives today
+    (rebuild it with `python -m curate.licenses.build_names` after upgrading scancode)."""
+    from curate.licenses.build_names import NAMES, build
+
+    assert orjson.loads(NAMES.read_bytes()) == build()

@@ -6,6 +6,7 @@ import gc
 import sys
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 
 from curate.cli import app
@@ -290,6 +291,13 @@ def license_command(
     cache: Annotated[
         str | None, typer.Option(help="Keep scancode results in this file between runs.")
     ] = None,
+    unknown: Annotated[
+        str | None,
+        typer.Option(
+            click_type=click.Choice(["drop", "keep"]),
+            help="Records of no known license: drop or keep (default: the policy's `unknown`).",
+        ),
+    ] = None,
     path_field: PathFieldOpt = "meta.path",
     text_field: TextField = "text",
     id_field: IdField = "id",
@@ -307,6 +315,7 @@ def license_command(
         spdx_tags=not no_spdx_tags,
         scancode=not no_scancode,
         cache=cache,
+        unknown=unknown,
         path_field=path_field,
     )
     if metadata:

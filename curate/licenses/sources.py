@@ -12,14 +12,13 @@ workers fork).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import orjson
 
+from curate.licenses.build_names import NAMES
 from curate.licenses.policy import parse_expression
 
 SPDX_TAG = re.compile(r"SPDX-License-Identifier:\s*([^\n\r]*)", re.I)
@@ -68,45 +67,11 @@ def could_hold_license(text: str) -> bool:
     return any(hint in lowered for hint in HINTS)
 
 
-def _scancode_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "curate"
-
-
 @lru_cache(maxsize=1)
 def name_aliases() -> dict[str, str]:
-    """Lowercased license names, short names and keys -> SPDX id, from scancode's database.
-
-    Building it reads scancode's license files (~6 s), so the map is cached on disk per
-    scancode version.
-    """
-    from importlib.metadata import version
-
-    path = _scancode_cache_dir() / f"license-aliases-{version('scancode-toolkit')}.json"
-    if path.exists():
-        try:
-            return orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError:
-            pass
-    from licensedcode.cache import get_licenses_db
-
-    aliases: dict[str, str] = {}
-    for key, lic in sorted(get_licenses_db().items()):
-        spdx = lic.spdx_license_key or f"LicenseRef-scancode-{key}"
-        for name in (
-            key,
-            lic.name,
-            lic.short_name,
-            lic.spdx_license_key,
-            *(lic.other_spdx_license_keys or []),
-        ):
-            if name:
-                aliases.setdefault(name.strip().lower(), spdx)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as fh:
-        fh.write(orjson.dumps(aliases))
-    os.replace(fh.name, path)
-    return aliases
+    """Lowercased license names, short names and keys -> SPDX id: the table shipped with the
+    package (built from scancode's license database by `curate.licenses.build_names`)."""
+    return orjson.loads(NAMES.read_bytes())["aliases"]
 
 
 def is_spdx(value: str) -> bool:

@@ -17,7 +17,7 @@ import re
 import time
 import zlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -49,7 +49,10 @@ class LicenseConfig(StageConfig):
         default_factory=lambda: ["meta.license", "meta.detected_licenses", "license"]
     )
     spdx_tags: bool = True
-    scancode: bool = True
+    scancode: bool = Field(True, description="detect licenses in the text (scancode-toolkit)")
+    unknown: Literal["drop", "keep"] | None = Field(
+        None, description="records of no known license: the policy's `unknown` unless set"
+    )
     cache: str | None = Field(None, description="file to keep scancode results between runs")
     by_repo: str | None = Field(None, description="repository field: files inherit its license")
     path_field: str = "meta.path"
@@ -61,18 +64,22 @@ class LicenseStage(GlobalStage):
 
     def setup(self) -> None:
         cfg: LicenseConfig = self.config
-        try:  # its license database names licenses even when detection is off
-            import licensedcode  # noqa: F401, PLC0415
-        except ImportError:
-            raise ConfigError(
-                "license: needs scancode-toolkit, an optional dependency: "
-                "pip install 'curate[license]'"
-            ) from None
-        os.environ.setdefault(
-            "SCANCODE_TEMP", str(Path(os.environ.get("TMPDIR", "/tmp")) / "curate-scancode")
-        )
+        if cfg.scancode:  # metadata and tags need only the shipped name table
+            try:
+                import licensedcode  # noqa: F401, PLC0415
+            except ImportError:
+                raise ConfigError(
+                    "license: detecting licenses in the text (scancode: true) needs "
+                    "scancode-toolkit, an optional dependency: pip install 'curate[license]'; "
+                    "or set scancode: false (--no-scancode) to use metadata and "
+                    "SPDX-License-Identifier tags only"
+                ) from None
+            os.environ.setdefault(
+                "SCANCODE_TEMP", str(Path(os.environ.get("TMPDIR", "/tmp")) / "curate-scancode")
+            )
         self.policy_path = Path(cfg.policy) if cfg.policy else shipped_rules("licenses.yaml")
         self.policy: Policy = load_policy(self.policy_path)
+        self.drop_unknown = (cfg.unknown or self.policy.unknown) == "drop"
         self.detector = Detector(Path(cfg.cache) if cfg.cache else None) if cfg.scancode else None
         self.meta_parts = [split_path(f) for f in cfg.metadata]
         self.path_parts = split_path(cfg.path_field)
@@ -125,7 +132,7 @@ class LicenseStage(GlobalStage):
             return info, None
         if verdict.allowed is False:
             return info, "license_denied"
-        return info, "license_unknown" if self.policy.unknown == "drop" else None
+        return info, "license_unknown" if self.drop_unknown else None
 
     def _decide(
         self, record: dict, expression: str | None, source: str | None, raw: str | None
