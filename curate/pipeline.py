@@ -283,6 +283,12 @@ def load_pipeline(path: Path) -> Pipeline:
     return pipeline_from_doc(load_yaml(path), path.resolve().parent, check=True)
 
 
+def pipeline_from_dict(data: dict, base_dir: Path) -> Pipeline:
+    """A pipeline from the structure a YAML file holds (the Python API's `curate.run(dict)`);
+    relative paths are taken from `base_dir`, errors name `<config>` and the key path."""
+    return pipeline_from_doc(LocatedYaml(Path("<config>"), data, {}), base_dir, check=True)
+
+
 def pipeline_from_doc(doc: LocatedYaml, base_dir: Path, check: bool = True) -> Pipeline:
     """A pipeline from parsed config data. `check` looks at the file system too (inputs,
     parent); a worker rebuilding the driver's pipeline from its data skips that."""

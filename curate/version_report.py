@@ -14,7 +14,6 @@ from pathlib import Path
 
 import orjson
 
-from curate.diff import composition_delta, config_changes
 from curate.errors import RecordError
 from curate.executors.units import atomic_write
 from curate.fields import Fields
@@ -23,6 +22,7 @@ from curate.io.reader import read_source
 from curate.io.sources import Source
 from curate.manifest import REPORT, RUN_INFO, load_manifest
 from curate.svg_charts import columns, hbars
+from curate.version_diff import composition_delta, config_changes
 
 SAMPLE = 4000  # records read from the shards, and as many from the rejects
 PAIRS = 5  # near-duplicate pairs shown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from curate.composition import Composition
@@ -50,18 +50,95 @@ def write_shards(
     """Read the sources (through `transform`, if any) into the writer: (shards, composition,
     inputs read). A failure removes the partial shards."""
     inputs: list[dict] = []
+    batches = read_batches(sources, policy, inputs)
+    if transform is not None:
+        batches = map(transform, batches)
+    shards, composition = write_batch_stream(writer, batches, fields)
+    return shards, composition, inputs
+
+
+def write_batch_stream(
+    writer: ShardWriter | SplitWriter, batches: Iterable[Batch], fields: Fields
+) -> tuple[list[ShardInfo], Composition]:
+    """Batches into the writer: (shards, composition). A failure removes the partial shards."""
     composition = Composition()
     try:
-        for batch in read_batches(sources, policy, inputs):
-            if transform is not None:
-                batch = transform(batch)
+        for batch in batches:
             writer.write_batch(batch)
             composition.add_records(batch.records, fields)
         shards = writer.close()
     except BaseException:
         writer.abort()
         raise
-    return shards, composition, inputs
+    return shards, composition
+
+
+def write_batches(
+    out_dir: Path,
+    batches: Iterable[Batch],
+    *,
+    fields: Fields,
+    stages: Callable[[], list],
+    stats: Callable[[], list[dict]],
+    errors: Callable[[], int],
+    shard_size: str | int = "256MB",
+    shard_records: int | None = None,
+    level: int = 3,
+    split_by: str | None = None,
+    format: str = "jsonl",
+    name: str | None = None,
+    version: str = "0",
+    overwrite: bool = False,
+) -> dict:
+    """Records that come from memory (the Python API), through their stages, into a dataset
+    version; `stats` and `errors` are read once the batches are spent. Returns the manifest."""
+    with folder_lock(out_dir):
+        prepare_output(out_dir, overwrite)
+        args = {"shard_bytes": parse_size(shard_size), "shard_records": shard_records}
+        writer = dataset_writer(out_dir, split_by, **args, level=level)
+        shards, composition = write_batch_stream(writer, batches, fields)
+        if format == "parquet":
+            shards = _to_parquet(out_dir, shards)
+        stage_list = stages()
+        counts = stats()
+        records = sum(s.records for s in shards)
+        parts = ManifestParts(
+            name=name or out_dir.resolve().name,
+            version=version,
+            fields={"id": fields.id, "text": fields.text},
+            config={
+                "command": "python api",
+                "stages": [stage.describe() for stage in stage_list],
+                "shard_size": shard_size,
+                "shard_records": shard_records,
+                "level": level,
+                "split_by": split_by,
+                "format": format,
+            },
+            resources=[r for stage in stage_list for r in stage.resources()],
+            shards=shards,
+            stages=counts,
+            totals={
+                "records_in": (counts[0]["records_in"] if counts else records) + errors(),
+                "records_out": records,
+                "rejected": sum(sum(c["dropped"].values()) for c in counts),
+                "errors": errors(),
+                "empty_lines": 0,
+            },
+            composition=composition.to_manifest(),
+        )
+        return finalize(out_dir, parts)
+
+
+def _to_parquet(out_dir: Path, shards: list[ShardInfo]) -> list[ShardInfo]:
+    try:
+        return convert_folder_shards(out_dir, shards)
+    except BaseException:  # no half-converted folder that looks like a dataset
+        for shard in shards:
+            (out_dir / shard.path).unlink(missing_ok=True)
+        for arrow in out_dir.rglob(".*.arrow"):
+            arrow.unlink()
+        raise
 
 
 def write_dataset(
@@ -92,14 +169,7 @@ def write_dataset(
         writer = dataset_writer(out_dir, split_by, **args)
         shards, composition, inputs = write_shards(writer, sources, policy, fields)
         if format == "parquet":
-            try:
-                shards = convert_folder_shards(out_dir, shards)
-            except BaseException:  # no half-converted folder that looks like a dataset
-                for shard in shards:
-                    (out_dir / shard.path).unlink(missing_ok=True)
-                for arrow in out_dir.rglob(".*.arrow"):
-                    arrow.unlink()
-                raise
+            shards = _to_parquet(out_dir, shards)
         return _finish_write(
             out_dir,
             shards,

@@ -205,7 +205,7 @@ def test_diff_counts_duplicate_ids_apart(tmp_path):
 
 
 def test_diff_with_tiny_buckets_matches(tmp_path):
-    from curate.diff import diff_records
+    from curate.version_diff import diff_records
 
     build(tmp_path, out="va")
     (tmp_path / "b.jsonl").write_bytes(

@@ -94,7 +94,7 @@ def diff_command(
 
     Example: curate diff out/corpus/v1 out/corpus/v2 --ids --json | jq .ids.removed
     """
-    from curate.diff import diff_versions
+    from curate.version_diff import diff_versions
 
     report = diff_versions(a, b, want_ids=ids)
     if json_out:

@@ -93,8 +93,8 @@ def run_command(
         print_plan(make_plan(loaded, workers or loaded.config.executor.workers))
         return
     from curate.finalize import GuardFailed
+    from curate.pipeline_runner import run_pipeline
     from curate.report import print_summary
-    from curate.run import run_pipeline
 
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
