@@ -47,7 +47,7 @@ def make_stage(name: str, options: dict[str, Any], fields: Fields) -> Stage:
     try:
         config = cls.Config(**options)
     except ValidationError as exc:
-        loc, problem = first_error(exc)
+        loc, problem = first_error(exc, model=cls.Config)
         where = ".".join(str(p) for p in loc)
         raise ConfigError(f"{name}: {where + ': ' if where else ''}{problem}") from None
     return cls(config, fields)

@@ -210,7 +210,7 @@ def _build_stage(doc: LocatedYaml, index: int, item: Any, fields: Fields, base_d
     try:
         config = cls.Config(**options)
     except ValidationError as exc:
-        where, problem = first_error(exc, loc + (name,))
+        where, problem = first_error(exc, loc + (name,), model=cls.Config)
         raise doc.error(where, problem) from None
     try:
         return cls(config, fields)
@@ -307,7 +307,7 @@ def pipeline_from_doc(doc: LocatedYaml, base_dir: Path, check: bool = True) -> P
     try:
         config = PipelineConfig(**raw)
     except ValidationError as exc:
-        where, problem = first_error(exc)
+        where, problem = first_error(exc, model=PipelineConfig)
         if where[:1] == ("stages",) and len(where) > 1:
             where = where[:2]
         if not where and problem.startswith("output.dir: "):  # from the model's own check

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+import difflib
+from typing import get_args
+
+from pydantic import BaseModel, ValidationError
 
 from curate.yamlconf import Loc
 
@@ -46,8 +49,34 @@ def describe_error(err: dict) -> str:
     return err["msg"][0].lower() + err["msg"][1:]
 
 
-def first_error(exc: ValidationError, prefix: Loc = ()) -> tuple[Loc, str]:
-    """The first error of a validation failure as (key path, problem)."""
+def first_error(
+    exc: ValidationError, prefix: Loc = (), model: type | None = None
+) -> tuple[Loc, str]:
+    """The first error of a validation failure as (key path, problem); with the `model` that
+    was validated, an unknown key gets the closest known one ("did you mean 'min_chars'?")."""
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    return prefix + loc, describe_error(err)
+    problem = describe_error(err)
+    if err["type"] == "extra_forbidden" and model is not None and loc:
+        known = _keys_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        if close:
+            problem += f" (did you mean {close[0]!r}?)"
+    return prefix + loc, problem
+
+
+def _keys_at(model: type, loc: Loc) -> list[str]:
+    """The keys the (nested) model accepts at `loc`."""
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        candidates = [
+            a
+            for a in (*get_args(fields[part].annotation), fields[part].annotation)
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if not candidates:
+            return []
+        model = candidates[0]
+    return list(getattr(model, "model_fields", {}))

@@ -15,9 +15,11 @@ import click
 import typer
 
 from curate import __version__
+from curate.cli.lazy_group import RootGroup
 from curate.errors import CurateError, Interrupted, OutputClosed
 
 app = typer.Typer(
+    cls=RootGroup,
     name="curate",
     help="Curate LLM pretraining corpora: composable stages over JSON-lines records.\n\n"
     "Example: curate cat shards/*.jsonl.zst | curate filter --min-chars 20 | curate count",
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         if ctx is not None and ctx.command is not None:
             path = ctx.command_path or "curate"
             hint = f" (see '{path} --help')"
-        print(f"curate: error: {exc.format_message()}{hint}", file=sys.stderr)
+        message = exc.format_message() or "missing command"  # a group run without one
+        print(f"curate: error: {message}{hint}", file=sys.stderr)
         code = exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
         print("curate: interrupted", file=sys.stderr)

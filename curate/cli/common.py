@@ -53,8 +53,9 @@ CompressOpt = Annotated[
     str,
     typer.Option(
         "--compress",
-        help="Compression of records on stdout: none or zstd.",
+        help="Compression of records on stdout.",
         rich_help_panel="Output",
+        click_type=click.Choice(["none", "zstd"]),
     ),
 ]
 

@@ -20,16 +20,14 @@ from curate.cli.common import (
     TextField,
     make_fields,
 )
+from curate.cli.lazy_group import RootGroup, StageCommand
 from curate.errors import CurateError, UsageError
 from curate.io.policy import OnError
 
-RegistryOpt = Annotated[Path, typer.Option("--registry", help="The opt-out registry (JSON lines).")]
 
-
-@app.command("optout")
-def optout_command(
+def optout_body(
+    options: dict,
     inputs: Inputs = None,
-    registry: RegistryOpt = Path("optout.jsonl"),
     log: Annotated[
         Path | None,
         typer.Option("--log", help="Write {id, kind, ref} of each removed record here."),
@@ -60,6 +58,7 @@ def optout_command(
 
         if out is None:
             raise UsageError("--rewrite needs --out NEW_FOLDER for the new version")
+        registry = Path(options.get("registry", "optout.jsonl"))
         manifest = rewrite_version(rewrite, out, registry, dataset_version)
         removed = manifest["totals"]["rejected"]
         print(
@@ -70,12 +69,14 @@ def optout_command(
         return
     from curate.executors.units import atomic_write
 
-    stage = build_stage("optout", {"registry": str(registry)}, make_fields(id_field, text_field))
+    stage = build_stage("optout", options, make_fields(id_field, text_field))
     ctx = run_stage_command(stage, inputs, compress, on_error, quarantine, verbose=False)
     if log is not None:
         proofs = ctx.optout_log + ctx.policy.withheld
         atomic_write(log, b"".join(orjson.dumps(r) + b"\n" for r in proofs))
 
+
+RootGroup.lazy["optout"] = StageCommand("optout", "optout", optout_body)
 
 registry_app = typer.Typer(help="Maintain an opt-out registry file.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")

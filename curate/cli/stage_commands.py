@@ -6,7 +6,6 @@ import gc
 import sys
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 
 from curate.cli import app
@@ -22,6 +21,7 @@ from curate.cli.common import (
     make_sink,
     sources_of,
 )
+from curate.cli.lazy_group import DedupGroup, RootGroup, StageCommand
 from curate.errors import UsageError
 from curate.fields import Fields
 from curate.io.policy import OnError
@@ -29,7 +29,6 @@ from curate.io.policy import OnError
 if TYPE_CHECKING:
     from curate.stages.base import Context, Stage, StageStats
 
-PathFieldOpt = Annotated[str, typer.Option(help="Dotted field holding the file path.")]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print the stage's counts on stderr at the end.")
 ]
@@ -46,7 +45,7 @@ def build_stage(name: str, options: dict, fields: Fields) -> Stage:
     try:
         config = cls.Config(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
-        loc, problem = first_error(exc)
+        loc, problem = first_error(exc, model=cls.Config)
         where = "--" + "-".join(str(p) for p in loc).replace("_", "-") if loc else ""
         raise UsageError(f"{name}: {where + ': ' if where else ''}{problem}") from None
     return cls(config, fields)
@@ -80,23 +79,24 @@ def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verb
     return ctx
 
 
-@app.command("filter")
-def filter_command(
+def _stage_pipe(
+    stage_name: str,
+    options: dict,
+    inputs,
+    text_field,
+    id_field,
+    compress,
+    on_error,
+    quarantine,
+    verbose,
+) -> Context:
+    stage = build_stage(stage_name, options, make_fields(id_field, text_field))
+    return run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+def filter_body(
+    options: dict,
     inputs: Inputs = None,
-    min_chars: Annotated[int | None, typer.Option(help="Drop texts shorter than N chars.")] = None,
-    max_chars: Annotated[int | None, typer.Option(help="Drop texts longer than N chars.")] = None,
-    min_lines: Annotated[int | None, typer.Option(help="Drop texts with fewer lines.")] = None,
-    max_line_chars: Annotated[
-        int | None, typer.Option(help="Drop texts that have a longer line.")
-    ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option("--where", help="Keep only records where FIELD=VALUE or FIELD~REGEX holds."),
-    ] = None,
-    where_not: Annotated[
-        list[str] | None,
-        typer.Option("--where-not", help="Drop records where FIELD=VALUE or FIELD~REGEX holds."),
-    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -108,41 +108,14 @@ def filter_command(
 
     Example: curate cat data.jsonl.zst | curate filter --min-chars 20 --where meta.lang=python
     """
-    options = dict(
-        min_chars=min_chars,
-        max_chars=max_chars,
-        min_lines=min_lines,
-        max_line_chars=max_line_chars,
-        where=where or [],
-        where_not=where_not or [],
+    _stage_pipe(
+        "filter", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
     )
-    stage = build_stage("filter", options, make_fields(id_field, text_field))
-    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
 
 
-dedup_app = typer.Typer(help="Exact and near deduplication.", no_args_is_help=True)
-app.add_typer(dedup_app, name="dedup")
-
-
-@dedup_app.command("exact")
-def dedup_exact_command(
+def dedup_exact_body(
+    options: dict,
     inputs: Inputs = None,
-    normalize: Annotated[
-        str, typer.Option(help="none, whitespace (collapse runs, strip ends) or lower (+ NFKC).")
-    ] = "none",
-    key: Annotated[
-        str | None, typer.Option(help="Dotted field to key on instead of the text (e.g. meta.url).")
-    ] = None,
-    memory: Annotated[
-        str, typer.Option(help="Index budget (e.g. 2GB, 25%); past it, keys spill to disk.")
-    ] = "25%",
-    index: Annotated[
-        str | None, typer.Option(help="Save the keys of the kept records to this index file.")
-    ] = None,
-    against: Annotated[
-        list[str] | None,
-        typer.Option(help="Drop records already in an earlier version (its index or folder)."),
-    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -154,34 +127,22 @@ def dedup_exact_command(
 
     Example: curate cat shards/*.jsonl.zst | curate dedup exact --normalize whitespace > unique.jsonl
     """
-    options = dict(normalize=normalize, key=key, memory=memory, index=index, against=against or [])
-    stage = build_stage("dedup_exact", options, make_fields(id_field, text_field))
-    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+    _stage_pipe(
+        "dedup_exact",
+        options,
+        inputs,
+        text_field,
+        id_field,
+        compress,
+        on_error,
+        quarantine,
+        verbose,
+    )
 
 
-@dedup_app.command("near")
-def dedup_near_command(
+def dedup_near_body(
+    options: dict,
     inputs: Inputs = None,
-    threshold: Annotated[
-        float, typer.Option(help="Jaccard similarity that makes a duplicate.")
-    ] = 0.8,
-    tokenizer: Annotated[str, typer.Option(help="words, chars or code.")] = "words",
-    ngram: Annotated[int, typer.Option(help="Shingle size in tokens (chars: bytes).")] = 5,
-    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 128,
-    bands: Annotated[
-        int | None, typer.Option(help="LSH bands (default: chosen for the threshold).")
-    ] = None,
-    rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
-    verify: Annotated[
-        str, typer.Option(help="signature (estimated Jaccard) or exact (true Jaccard of shingles).")
-    ] = "exact",
-    index: Annotated[
-        str | None, typer.Option(help="Save the kept records' sketches to this index file.")
-    ] = None,
-    against: Annotated[
-        list[str] | None,
-        typer.Option(help="Drop near-duplicates of an earlier version (its index or folder)."),
-    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -193,35 +154,14 @@ def dedup_near_command(
 
     Example: curate cat shards/*.jsonl.zst | curate dedup near --threshold 0.8 > unique.jsonl
     """
-    options = dict(
-        threshold=threshold,
-        tokenizer=tokenizer,
-        ngram=ngram,
-        num_perm=num_perm,
-        bands=bands,
-        rows=rows,
-        verify=verify,
-        index=index,
-        against=against or [],
+    _stage_pipe(
+        "dedup_near", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
     )
-    stage = build_stage("dedup_near", options, make_fields(id_field, text_field))
-    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
 
 
-@app.command("tag")
-def tag_command(
+def tag_body(
+    options: dict,
     inputs: Inputs = None,
-    rules: Annotated[
-        str | None,
-        typer.Option(help="Subset rules YAML (default: the shipped rules/subsets.yaml)."),
-    ] = None,
-    languages: Annotated[
-        str | None, typer.Option(help="Language table YAML (default: rules/languages.yaml).")
-    ] = None,
-    path_field: PathFieldOpt = "meta.path",
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace existing meta.subset / meta.language.")
-    ] = False,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -233,27 +173,14 @@ def tag_command(
 
     Example: curate cat repos/*.jsonl.zst | curate tag --rules rules/subsets.yaml | jq -r .meta.subset
     """
-    options = dict(rules=rules, languages=languages, path_field=path_field, overwrite=overwrite)
-    stage = build_stage("tag", options, make_fields(id_field, text_field))
-    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+    _stage_pipe(
+        "tag", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
+    )
 
 
-@app.command("redact")
-def redact_command(
+def redact_body(
+    options: dict,
     inputs: Inputs = None,
-    rules: Annotated[
-        str | None, typer.Option(help="PII rules YAML (default: the shipped rules/pii.yaml).")
-    ] = None,
-    path_field: PathFieldOpt = "meta.path",
-    drop_min_secrets: Annotated[
-        int | None, typer.Option("--drop-min-secrets", help="Drop records with at least N secrets.")
-    ] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--field", help="Another dotted field to redact besides the text (repeatable)."
-        ),
-    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -265,40 +192,14 @@ def redact_command(
 
     Example: curate cat code.jsonl.zst | curate redact | jq -c 'select(.meta.pii) | .meta.pii'
     """
-    options = dict(
-        rules=rules,
-        path_field=path_field,
-        drop_if={"min_secrets": drop_min_secrets} if drop_min_secrets else None,
-        fields=field or [],
+    _stage_pipe(
+        "redact", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
     )
-    stage = build_stage("redact", options, make_fields(id_field, text_field))
-    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
 
 
-@app.command("license")
-def license_command(
+def license_body(
+    options: dict,
     inputs: Inputs = None,
-    policy: Annotated[
-        str | None, typer.Option(help="Allow/deny policy YAML (default: rules/licenses.yaml).")
-    ] = None,
-    metadata: Annotated[
-        list[str] | None, typer.Option(help="Metadata fields holding a license (repeatable).")
-    ] = None,
-    no_spdx_tags: Annotated[bool, typer.Option("--no-spdx-tags", help="Ignore SPDX tags.")] = False,
-    no_scancode: Annotated[
-        bool, typer.Option("--no-scancode", help="Skip scancode detection.")
-    ] = False,
-    cache: Annotated[
-        str | None, typer.Option(help="Keep scancode results in this file between runs.")
-    ] = None,
-    unknown: Annotated[
-        str | None,
-        typer.Option(
-            click_type=click.Choice(["drop", "keep"]),
-            help="Records of no known license: drop or keep (default: the policy's `unknown`).",
-        ),
-    ] = None,
-    path_field: PathFieldOpt = "meta.path",
     text_field: TextField = "text",
     id_field: IdField = "id",
     compress: CompressOpt = "none",
@@ -310,15 +211,30 @@ def license_command(
 
     Example: curate cat code.jsonl.zst | curate license --cache .license-cache.jsonl > permissive.jsonl
     """
-    options = dict(
-        policy=policy,
-        spdx_tags=not no_spdx_tags,
-        scancode=not no_scancode,
-        cache=cache,
-        unknown=unknown,
-        path_field=path_field,
+    _stage_pipe(
+        "license", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
     )
-    if metadata:
-        options["metadata"] = metadata
-    stage = build_stage("license", options, make_fields(id_field, text_field))
-    run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+
+
+dedup_app = typer.Typer(cls=DedupGroup, help="Exact and near deduplication.", no_args_is_help=True)
+app.add_typer(dedup_app, name="dedup")
+
+RootGroup.lazy.update(
+    {
+        "filter": StageCommand("filter", "filter", filter_body),
+        "tag": StageCommand("tag", "tag", tag_body),
+        "redact": StageCommand(
+            "redact",
+            "redact",
+            redact_body,
+            aliases={"fields": ("--field",), "drop_if.min_secrets": ("--drop-min-secrets",)},
+        ),
+        "license": StageCommand("license", "license", license_body),
+    }
+)
+DedupGroup.lazy.update(
+    {
+        "exact": StageCommand("exact", "dedup_exact", dedup_exact_body),
+        "near": StageCommand("near", "dedup_near", dedup_near_body),
+    }
+)

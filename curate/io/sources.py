@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 import orjson
 
-from curate.errors import InputError, UsageError
+from curate.errors import CurateError, InputError, UsageError
 from curate.manifest import shard_paths
 
 STDIN_NAME = "<stdin>"
@@ -95,7 +95,7 @@ def expand_inputs(specs: list[str] | None) -> list[Source]:
                     seen.add(real)
                     files.append(m)
             if not files:
-                raise UsageError(f"no input file matches {spec!r}")
+                raise CurateError(f"no input file matches {spec!r}")  # exit 1, as a missing file
             sources.extend(Source(m, m) for m in files)
         elif os.path.isdir(spec):
             files = _folder_files(Path(spec))

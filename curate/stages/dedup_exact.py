@@ -50,6 +50,9 @@ SPILL_PARTITIONS = 256
 FINE_BITS = FINE_PARTS.bit_length() - 1
 
 
+KEEP_HELP = "which copy to keep: first, or {prefer: [fields]} to rank copies (curate run)"
+
+
 class KeepConfig(StageConfig):
     prefer: list[str] = Field(
         min_length=1, description="fields to rank copies by; '-' = descending"
@@ -59,10 +62,14 @@ class KeepConfig(StageConfig):
 class DedupExactConfig(StageConfig):
     path_fields: ClassVar[tuple[str, ...]] = ("index", "against")
 
-    normalize: Literal["none", "whitespace", "lower"] = "none"
+    normalize: Literal["none", "whitespace", "lower"] = Field(
+        "none", description="none, whitespace (collapse runs, strip ends) or lower (+ NFKC)"
+    )
     key: str | None = Field(None, description="field to key on instead of the text, e.g. meta.url")
-    keep: Literal["first"] | KeepConfig = "first"
-    memory: str = DEFAULT_MEMORY
+    keep: Literal["first"] | KeepConfig = Field("first", description=KEEP_HELP)
+    memory: str = Field(
+        DEFAULT_MEMORY, description="index budget (e.g. 2GB, 25%); past it, keys spill to disk"
+    )
     index: str | None = Field(None, description="save the keys of the kept records here")
     against: list[str] = Field(default_factory=list, description="indexes of earlier versions")
 

@@ -39,7 +39,7 @@ from curate.stages.base import (
     StageConfig,
     StageStats,
 )
-from curate.stages.dedup_exact import KeepConfig
+from curate.stages.dedup_exact import KEEP_HELP, KeepConfig
 
 SKETCH_BYTES = 8 << 20  # characters of text sketched at a time
 DECIDE_JOBS = 16  # near-duplicate components are decided in about this many jobs
@@ -72,19 +72,23 @@ SCHEME = "curate-shingle-hash32 + datasketch affine32 (fmix32, a*h+b mod 2^32, s
 class DedupNearConfig(StageConfig):
     path_fields: ClassVar[tuple[str, ...]] = ("index", "against")
 
-    tokenizer: Literal["words", "chars", "code"] = "words"
-    ngram: int = Field(5, ge=1, le=64)
-    num_perm: int = Field(128, ge=8, le=1024)
-    threshold: float = Field(0.8, gt=0, le=1)
-    bands: int | None = Field(None, ge=1)
-    rows: int | None = Field(None, ge=1)
-    verify: Literal["signature", "exact"] = "exact"
+    tokenizer: Literal["words", "chars", "code"] = Field("words", description="shingle unit")
+    ngram: int = Field(5, ge=1, le=64, description="shingle size in tokens (chars: bytes)")
+    num_perm: int = Field(128, ge=8, le=1024, description="MinHash permutations")
+    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard that makes a duplicate")
+    bands: int | None = Field(None, ge=1, description="LSH bands (default: chosen)")
+    rows: int | None = Field(None, ge=1, description="LSH rows per band (with bands)")
+    verify: Literal["signature", "exact"] = Field(
+        "exact", description="signature (estimated Jaccard) or exact (true Jaccard of shingles)"
+    )
     # LSH weights of false positives vs false negatives when choosing bands x rows. Every
     # candidate is verified, so a false positive costs one check while a false negative is a
     # missed duplicate: weigh misses far more than datasketch's default (0.5, 0.5).
-    weights: tuple[float, float] = (0.05, 0.95)
-    seed: int = Field(1, ge=0)
-    keep: Literal["first"] | KeepConfig = "first"
+    weights: tuple[float, float] = Field(
+        (0.05, 0.95), description="false-positive and false-negative weights for bands x rows"
+    )
+    seed: int = Field(1, ge=0, description="seed of the MinHash permutations")
+    keep: Literal["first"] | KeepConfig = Field("first", description=KEEP_HELP)
     index: str | None = Field(None, description="save the kept records' sketches here")
     against: list[str] = Field(
         default_factory=list, description="near-dedup indexes of earlier versions"

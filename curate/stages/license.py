@@ -46,16 +46,17 @@ class LicenseConfig(StageConfig):
 
     policy: str | None = Field(None, description="allow/deny policy (default: rules/licenses.yaml)")
     metadata: list[str] = Field(
-        default_factory=lambda: ["meta.license", "meta.detected_licenses", "license"]
+        default_factory=lambda: ["meta.license", "meta.detected_licenses", "license"],
+        description="metadata fields holding a license, first hit wins",
     )
-    spdx_tags: bool = True
+    spdx_tags: bool = Field(True, description="read SPDX-License-Identifier tags")
     scancode: bool = Field(True, description="detect licenses in the text (scancode-toolkit)")
     unknown: Literal["drop", "keep"] | None = Field(
         None, description="records of no known license: the policy's `unknown` unless set"
     )
     cache: str | None = Field(None, description="file to keep scancode results between runs")
     by_repo: str | None = Field(None, description="repository field: files inherit its license")
-    path_field: str = "meta.path"
+    path_field: str = Field("meta.path", description="dotted field holding the file path")
 
 
 class LicenseStage(GlobalStage):

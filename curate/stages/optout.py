@@ -25,7 +25,7 @@ from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 class OptoutConfig(StageConfig):
     path_fields: ClassVar[tuple[str, ...]] = ("registry",)
 
-    registry: str
+    registry: str = Field("optout.jsonl", description="the opt-out registry (JSON lines)")
     fields: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_FIELDS), description="record field each kind reads"
     )

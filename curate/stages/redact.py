@@ -38,12 +38,12 @@ class RedactConfig(StageConfig):
     path_fields: ClassVar[tuple[str, ...]] = ("rules",)
 
     rules: str | None = Field(None, description="PII rules (default: the shipped rules/pii.yaml)")
-    path_field: str = "meta.path"
+    path_field: str = Field("meta.path", description="dotted field holding the file path")
     fields: list[str] = Field(
         default_factory=list,
         description="more dotted fields to redact besides the text, e.g. meta.author_email",
     )
-    drop_if: DropIf | None = None
+    drop_if: DropIf | None = Field(None, description="drop records past these counts")
 
 
 RULE_KEYS = ("placeholders", "entropy", "disabled", "allowlist", "keep_placeholders")

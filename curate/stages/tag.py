@@ -37,8 +37,8 @@ class TagConfig(StageConfig):
         None, description="language table (default: rules/languages.yaml)"
     )
     path_field: str = Field("meta.path", description="where a record's file path is")
-    overwrite: bool = False
-    detect_language: bool = True
+    overwrite: bool = Field(False, description="replace existing meta.subset / meta.language")
+    detect_language: bool = Field(True, description="set meta.language of source files")
 
 
 class TagStage(RecordStage):
