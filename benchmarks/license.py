@@ -99,7 +99,7 @@ def main() -> None:
     files, labelled = corpus()
     sys.setrecursionlimit(10000)
 
-    from curate.fields import Fields
+    from curate.core.fields import Fields
     from curate.io.policy import ErrorPolicy
     from curate.io.reader import Batch
     from curate.stages.base import Context, StageStats

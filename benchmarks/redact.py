@@ -160,7 +160,7 @@ def generate(n_files: int, seed: int = 17):
 
 
 def run_curate(docs):
-    from curate.fields import Fields
+    from curate.core.fields import Fields
     from curate.io.policy import ErrorPolicy
     from curate.io.reader import Batch
     from curate.stages.base import Context, StageStats
@@ -230,7 +230,7 @@ def run_detect_secrets(docs):
 
 def main() -> None:
     texts = [t for _, t in stdlib_texts()]
-    from curate.fields import Fields
+    from curate.core.fields import Fields
     from curate.io.policy import ErrorPolicy
     from curate.io.reader import Batch
     from curate.stages.base import Context, StageStats

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from curate.core.version import __version__
 
 __all__ = [
     "ConfigError",
@@ -39,7 +39,7 @@ _ERRORS = {"ConfigError", "CurateError", "InputError", "UsageError"}
 
 if TYPE_CHECKING:
     from curate.api import Records, Run, Version, diff, read, run, stage_names, verify
-    from curate.errors import ConfigError, CurateError, InputError, UsageError
+    from curate.core.errors import ConfigError, CurateError, InputError, UsageError
 
 
 def __getattr__(name: str) -> Any:
@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name in _ERRORS:
-        from curate import errors
+        from curate.core import errors
 
         return getattr(errors, name)
     raise AttributeError(f"module 'curate' has no attribute {name!r}")

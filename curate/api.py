@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
-from curate.errors import ConfigError, CurateError, UsageError
-from curate.fields import Fields
+from curate.core.errors import ConfigError, CurateError, UsageError
+from curate.core.fields import Fields
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, parse_lines, read_batches
 from curate.io.sources import expand_inputs
@@ -41,7 +41,7 @@ def make_stage(name: str, options: dict[str, Any], fields: Fields) -> Stage:
     """A stage from its registry name and config keys, validated as YAML is."""
     from pydantic import ValidationError
 
-    from curate.validation import first_error
+    from curate.config.validation import first_error
 
     cls = get_stage_class(name)
     try:
@@ -145,7 +145,7 @@ class Records:
     def batches(self) -> Iterator[Batch]:
         """The output as batches (records plus their raw lines): the fast path underneath."""
         from curate.executors.stream import process_batches
-        from curate.privacy import PrivacyScreens
+        from curate.stages.privacy import PrivacyScreens
 
         stages = self.stages()
         self._last_stages = stages
@@ -233,7 +233,7 @@ class Records:
     def _write_items(
         self, out, shard_size, shard_records, split_by, format, name, version, overwrite
     ) -> Version:
-        from curate.write_dataset import write_batches
+        from curate.versions.write import write_batches
 
         manifest = write_batches(
             out,
@@ -289,7 +289,7 @@ class Version:
 
     def read(self, **options: Any) -> Records:
         """The version's kept records (its shards, in order)."""
-        from curate.manifest import shard_paths
+        from curate.io.dataset_files import shard_paths
 
         fields = self.manifest.get("fields") or {}
         return read(
@@ -354,8 +354,8 @@ def run(
 ) -> Run:
     """Run a pipeline (a YAML file or the same structure as a dict), as `curate run` does;
     relative paths in a dict are taken from the current folder."""
-    from curate.pipeline import load_pipeline, pipeline_from_dict
-    from curate.pipeline_runner import run_pipeline
+    from curate.config.pipeline import load_pipeline, pipeline_from_dict
+    from curate.executors.pipeline_run import run_pipeline
 
     if isinstance(config, dict):
         pipeline = pipeline_from_dict(config, Path.cwd())
@@ -375,8 +375,8 @@ def run(
 def verify(path: PathLike, *, check: bool = True) -> dict:
     """Re-hash a dataset version against its manifest: the report (`ok`, files `checked`,
     `problems`). With `check` (the default) a problem raises `CurateError` naming the first."""
-    from curate.manifest import describe_problem
-    from curate.manifest import verify as verify_folder
+    from curate.versions.manifest import describe_problem
+    from curate.versions.manifest import verify as verify_folder
 
     report = verify_folder(Path(path))
     if check and report["problems"]:
@@ -387,7 +387,7 @@ def verify(path: PathLike, *, check: bool = True) -> dict:
 def diff(a: PathLike, b: PathLike, *, ids: bool = False) -> dict:
     """What changed from version `a` to version `b`: records added and removed (with ids if
     asked), composition and config changes, opt-out attributions."""
-    from curate.version_diff import diff_versions
+    from curate.versions.diff import diff_versions
 
     return diff_versions(Path(a), Path(b), want_ids=ids)
 

@@ -89,7 +89,7 @@ def test_any_text_never_crashes(text):
 
 
 def test_policy_file_errors(tmp_path):
-    from curate.errors import ConfigError
+    from curate.core.errors import ConfigError
     from curate.licenses.policy import load_policy as load
 
     bad = tmp_path / "p.yaml"
@@ -117,7 +117,7 @@ def test_policy_file_errors(tmp_path):
     ],
 )
 def test_policy_entries_must_be_ids_records_can_match(tmp_path, text, message):
-    from curate.errors import ConfigError
+    from curate.core.errors import ConfigError
     from curate.licenses.policy import load_policy as load
 
     path = tmp_path / "p.yaml"

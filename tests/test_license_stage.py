@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from curate.fields import Fields
+from curate.core.fields import Fields
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch
 from curate.stages.base import Context, StageStats

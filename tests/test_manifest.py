@@ -10,7 +10,7 @@ import jsonschema
 import orjson
 import pytest
 
-from curate.manifest import MANIFEST
+from curate.versions.manifest import MANIFEST
 from tests.conftest import FIXTURES, ROOT, curate_env, run_curate
 from tests.test_run import write_pipeline
 
@@ -205,7 +205,7 @@ def test_diff_counts_duplicate_ids_apart(tmp_path):
 
 
 def test_diff_with_tiny_buckets_matches(tmp_path):
-    from curate.version_diff import diff_records
+    from curate.versions.diff import diff_records
 
     build(tmp_path, out="va")
     (tmp_path / "b.jsonl").write_bytes(
@@ -280,7 +280,7 @@ def _row(records: int, size: int, total: int, total_bytes: int) -> dict:
 
 
 def test_the_card_states_the_licenses_the_records_carry():
-    from curate.card import render_card
+    from curate.versions.card import render_card
 
     comp = {
         "records": 10,
@@ -301,7 +301,7 @@ def test_the_card_states_the_licenses_the_records_carry():
 
 
 def test_the_cards_language_table_accounts_for_every_record():
-    from curate.card import render_card
+    from curate.versions.card import render_card
 
     comp = {"records": 10, "bytes": 1000, "language": {"Python": _row(4, 600, 10, 1000)}}
     card = render_card(_card_manifest(comp))

@@ -8,8 +8,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate.core.fields import Fields
 from curate.executors.stream import process_batches
-from curate.fields import Fields
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import parse_lines
 from curate.stages import get_stage_class

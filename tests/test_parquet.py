@@ -256,7 +256,7 @@ def test_parquet_conversion_reads_every_frame_of_a_shard(tmp_path, monkeypatch):
     import curate.io.writer as writer
     from curate.io.policy import ErrorPolicy, OnError
     from curate.io.sources import Source
-    from curate.write_dataset import write_dataset
+    from curate.versions.write import write_dataset
 
     monkeypatch.setattr(writer, "FRAME_BYTES", 2000)
     path = tmp_path / "in.jsonl"

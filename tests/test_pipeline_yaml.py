@@ -145,9 +145,9 @@ def test_run_time_mistakes_are_found_at_load(tmp_path, change, message):
 
 
 def test_progress_names_what_each_pass_runs(tmp_path):
+    from curate.config.pipeline import load_pipeline
     from curate.executors.local import describe_pass
     from curate.executors.units import plan_segments
-    from curate.pipeline import load_pipeline
 
     text = GOOD.replace(
         "  - filter: {min_chars: 20}",

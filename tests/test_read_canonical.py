@@ -13,9 +13,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate.core.records import dumps_record
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import parse_lines
-from curate.records import dumps_record
 
 keys = st.sampled_from(["id", "text", "meta", "n", "a", "\u00e9", 'k"q', "line\nbreak"])
 numbers = st.one_of(

@@ -102,7 +102,7 @@ STILL_FOUND = {
 
 @pytest.mark.parametrize("text, expected", POSITIVES)
 def test_each_type_can_be_disabled_by_name(tmp_path, text, expected):
-    from curate.fields import Fields
+    from curate.core.fields import Fields
     from curate.io.policy import ErrorPolicy
     from curate.io.reader import Batch
     from curate.pii.detect import DETECTOR_TYPES

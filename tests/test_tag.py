@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.rules_path import shipped_rules
+from curate.core.rules_path import shipped_rules
 from curate.tagging.languages import _load, load_languages
 from curate.tagging.rules import load_rules
 from tests.conftest import ROOT, run_curate
@@ -538,7 +538,7 @@ def test_hostile_subset_names_stay_inside(tmp_path):
 
 
 def test_tagged_lines_survive_a_later_record_stage_and_every_way_of_reading_them():
-    from curate.fields import Fields
+    from curate.core.fields import Fields
     from curate.io.policy import ErrorPolicy
     from curate.io.reader import parse_lines
     from curate.stages.base import Context, StageStats
@@ -633,7 +633,7 @@ _RULE_DOC = st.fixed_dictionaries(
 def test_any_rules_file_loads_or_fails_with_a_located_message(tmp_path_factory, data):
     import yaml
 
-    from curate.errors import ConfigError
+    from curate.core.errors import ConfigError
     from curate.tagging.rules import Columns
 
     path = tmp_path_factory.mktemp("rules") / "rules.yaml"

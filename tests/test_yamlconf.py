@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.yamlconf import load_yaml
+from curate.core.yamlconf import load_yaml
 
 scalars = st.one_of(
     st.none(),

@@ -14,9 +14,9 @@ import sys
 import click
 import typer
 
-from curate import __version__
 from curate.cli.lazy_group import RootGroup
-from curate.errors import CurateError, Interrupted, OutputClosed
+from curate.core.errors import CurateError, Interrupted, OutputClosed
+from curate.core.version import __version__
 
 app = typer.Typer(
     cls=RootGroup,

@@ -11,8 +11,8 @@ from typing import Annotated
 import click
 import typer
 
-from curate.errors import UsageError
-from curate.fields import Fields
+from curate.core.errors import UsageError
+from curate.core.fields import Fields
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.sources import Source, expand_inputs
 from curate.io.writer import StdoutSink

@@ -106,7 +106,7 @@ def stats_command(
 
     Example: curate stats --json fixtures/stdlib.jsonl.zst | jq .text_chars
     """
-    from curate.stats import DatasetStats, render_stats
+    from curate.versions.stats import DatasetStats, render_stats
 
     result = DatasetStats(make_fields("id", text_field))
     with error_policy(on_error, quarantine, inputs) as policy:
@@ -163,7 +163,7 @@ def write_command(
 
     Example: curate cat raw/*.jsonl.gz | curate write out/v1 --shard-size 64MB
     """
-    from curate.write_dataset import write_dataset
+    from curate.versions.write import write_dataset
 
     with error_policy(on_error, quarantine, inputs, duplicate_keys == "last") as policy:
         write_dataset(

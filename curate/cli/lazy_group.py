@@ -52,6 +52,20 @@ class LazyStageGroup(TyperGroup):
 
 class RootGroup(LazyStageGroup):
     lazy: dict[str, StageCommand] = {}
+    # the body of a registered stage that has no command of its own: its name becomes one
+    generic: Callable[..., Any] | None = None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and self.generic is not None and "." not in name:
+            from curate.stages import _REGISTRY
+
+            covered = {spec.stage for spec in self.lazy.values()} | {"dedup_exact", "dedup_near"}
+            if name in _REGISTRY and name not in covered:
+                from curate.cli.stage_options import build_command
+
+                return build_command(StageCommand(name, name, self.generic))
+        return command
 
 
 class DedupGroup(LazyStageGroup):

@@ -33,7 +33,7 @@ def verify_command(
 
     Example: curate verify out/tiny-corpus/2026.11.0 && echo intact
     """
-    from curate.manifest import describe_problem, verify
+    from curate.versions.manifest import describe_problem, verify
 
     report = verify(folder)
     if json_out:
@@ -71,7 +71,7 @@ def report_command(
 
     Example: curate report out/corpus/v2 --against out/corpus/v1
     """
-    from curate.version_report import write_report
+    from curate.versions.report_page import write_report
 
     target = write_report(folder, against, out)
     print(str(target), file=sys.stderr)
@@ -94,7 +94,7 @@ def diff_command(
 
     Example: curate diff out/corpus/v1 out/corpus/v2 --ids --json | jq .ids.removed
     """
-    from curate.version_diff import diff_versions
+    from curate.versions.diff import diff_versions
 
     report = diff_versions(a, b, want_ids=ids)
     if json_out:
@@ -156,8 +156,8 @@ def manifest_show_command(
     from rich.console import Console
     from rich.table import Table
 
-    from curate.manifest import load_manifest
-    from curate.plan import human
+    from curate.executors.dry_run import human
+    from curate.versions.manifest import load_manifest
 
     _, m = load_manifest(folder)
     console = Console(soft_wrap=True)

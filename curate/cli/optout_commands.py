@@ -21,7 +21,7 @@ from curate.cli.common import (
     make_fields,
 )
 from curate.cli.lazy_group import RootGroup, StageCommand
-from curate.errors import CurateError, UsageError
+from curate.core.errors import CurateError, UsageError
 from curate.io.policy import OnError
 
 
@@ -54,7 +54,7 @@ def optout_body(
     from curate.cli.stage_commands import build_stage, run_stage_command
 
     if rewrite is not None:
-        from curate.optout.rewrite import rewrite_version
+        from curate.versions.optout_rewrite import rewrite_version
 
         if out is None:
             raise UsageError("--rewrite needs --out NEW_FOLDER for the new version")
@@ -67,7 +67,7 @@ def optout_body(
             file=sys.stderr,
         )
         return
-    from curate.executors.units import atomic_write
+    from curate.io.atomic import atomic_write
 
     stage = build_stage("optout", options, make_fields(id_field, text_field))
     ctx = run_stage_command(stage, inputs, compress, on_error, quarantine, verbose=False)

@@ -10,8 +10,8 @@ import click
 import typer
 
 from curate.cli import app
-from curate.errors import UsageError
-from curate.limits import MAX_WORKERS
+from curate.core.errors import UsageError
+from curate.core.limits import MAX_WORKERS
 
 PipelineArg = Annotated[Path, typer.Argument(help="The pipeline YAML file.", show_default=False)]
 
@@ -22,7 +22,7 @@ def validate_command(pipeline: PipelineArg) -> None:
 
     Example: curate validate pipeline.yaml
     """
-    from curate.pipeline import load_pipeline
+    from curate.config.pipeline import load_pipeline
 
     loaded = load_pipeline(pipeline)
     names = ", ".join(stage.name for stage in loaded.stages) or "no stages"
@@ -86,18 +86,18 @@ def run_command(
     Example: curate run pipeline.yaml --workers 2
     Example: curate run pipeline.yaml --executor ray --address auto
     """
-    from curate.pipeline import load_pipeline
+    from curate.config.pipeline import load_pipeline
 
     loaded = load_pipeline(pipeline)
     if dry_run:
-        from curate.plan import make_plan
-        from curate.report import print_plan
+        from curate.cli.summary import print_plan
+        from curate.executors.dry_run import make_plan
 
         print_plan(make_plan(loaded, workers or loaded.config.executor.workers))
         return
-    from curate.finalize import GuardFailed
-    from curate.pipeline_runner import run_pipeline
-    from curate.report import print_summary
+    from curate.cli.summary import print_summary
+    from curate.executors.pipeline_run import run_pipeline
+    from curate.versions.finalize import GuardFailed
 
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")

@@ -6,6 +6,7 @@ import gc
 import sys
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 
 from curate.cli import app
@@ -22,8 +23,8 @@ from curate.cli.common import (
     sources_of,
 )
 from curate.cli.lazy_group import DedupGroup, RootGroup, StageCommand
-from curate.errors import UsageError
-from curate.fields import Fields
+from curate.core.errors import UsageError
+from curate.core.fields import Fields
 from curate.io.policy import OnError
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def build_stage(name: str, options: dict, fields: Fields) -> Stage:
     """Validate CLI options against the stage's config model, exactly as YAML is validated."""
     from pydantic import ValidationError
 
+    from curate.config.validation import first_error
     from curate.stages import get_stage_class
-    from curate.validation import first_error
 
     cls = get_stage_class(name)
     try:
@@ -68,7 +69,7 @@ def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verb
     # What start-up built (modules, tables, the stage) lives for the whole run: frozen, the
     # cyclic collector never scans it again, the collection at exit included (~10-30 ms).
     gc.freeze()
-    from curate.privacy import PrivacyScreens
+    from curate.stages.privacy import PrivacyScreens
 
     with error_policy(on_error, quarantine, inputs) as policy:
         PrivacyScreens.of([stage]).install(policy)
@@ -219,6 +220,25 @@ def license_body(
 dedup_app = typer.Typer(cls=DedupGroup, help="Exact and near deduplication.", no_args_is_help=True)
 app.add_typer(dedup_app, name="dedup")
 
+
+def generic_body(
+    options: dict,
+    inputs: Inputs = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    compress: CompressOpt = "none",
+    on_error: OnErrorOpt = OnError.fail,
+    quarantine: QuarantineOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run this stage over the inputs (a registered stage without a command of its own)."""
+    name = click.get_current_context().info_name
+    _stage_pipe(
+        name, options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
+    )
+
+
+RootGroup.generic = staticmethod(generic_body)
 RootGroup.lazy.update(
     {
         "filter": StageCommand("filter", "filter", filter_body),

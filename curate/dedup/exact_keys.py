@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import orjson
 
-from curate.errors import RecordError
-from curate.records import get_path, split_path
+from curate.core.errors import RecordError
+from curate.core.records import get_path, split_path
 
 _MISSING = object()
 DIGEST_DTYPE = np.dtype("S16")  # sorts and compares bytewise, like the digests themselves

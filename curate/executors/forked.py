@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 
 def _quiet() -> None:

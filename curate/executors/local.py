@@ -21,9 +21,11 @@ from pathlib import Path
 
 import orjson
 
-from curate import __version__
-from curate.composition import Composition
-from curate.errors import InputError, UsageError
+from curate.config.pipeline import Pipeline
+from curate.core.errors import InputError, UsageError
+from curate.core.faults import checkpoint
+from curate.core.progress import RunProgress
+from curate.core.version import __version__
 from curate.executors.engine import Engine, make_engine
 from curate.executors.plan import UnitSpec, count_lines_before, plan_units
 from curate.executors.ray_engine import RayEngine, check_reachable
@@ -35,22 +37,21 @@ from curate.executors.units import (
     UnitResult,
     WorkDir,
     adopt_pipeline,
-    atomic_write,
     hash_input,
     parquet_schema_task,
     parquet_write_task,
     plan_segments,
     run_pass_task,
+    stage_at,
     state_of,
 )
-from curate.faults import checkpoint
+from curate.io.atomic import atomic_write
 from curate.io.parquet_out import unify_schemas
 from curate.io.policy import OnError
 from curate.io.sources import Source, check_not_inside, expand_inputs
 from curate.io.writer import ShardInfo, fsync_dir, parse_size
-from curate.pipeline import Pipeline
-from curate.progress import RunProgress
 from curate.stages.base import FINE_PARTS, ReduceInfo, StageStats
+from curate.versions.composition import Composition
 
 STATE_FILE = "state.json"
 OPTOUT_LOG = "optout-log.jsonl"
@@ -418,6 +419,7 @@ def _reduce(engine, spec, pipeline, segment, results, units, work, workers) -> l
         pipeline.config.name,
         pipeline.config.version,
         workers,
+        stage_at,
     )
     files = segment.ends_with.reduce_run(engine, info)
     atomic_write(done, orjson.dumps({"files": files}))

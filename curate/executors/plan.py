@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import zstandard
 
-from curate.errors import InputError
+from curate.core.errors import InputError
 from curate.io.decompress import GZIP_MAGIC, ZSTD_MAGIC, StreamError, iter_decompressed
 from curate.io.parquet import is_parquet, iter_parquet_lines, row_group_spans
 from curate.io.sources import Source

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from curate.errors import CurateError, UsageError, first_line
+from curate.core.errors import CurateError, UsageError, first_line
 from curate.executors.engine import Engine, timed_call
 
 #: times Ray runs a task again when its worker process or node dies under it

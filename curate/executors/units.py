@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,20 +22,21 @@ import numpy as np
 import orjson
 import zstandard
 
-from curate.composition import Composition
-from curate.errors import InputError
+from curate.core.errors import InputError
+from curate.core.fields import Fields
+from curate.core.records import dumps_record, dumps_records, set_path, split_path
 from curate.executors.plan import UnitSpec, read_unit
-from curate.executors.sections import read_sections, write_sections
-from curate.fields import Fields
+from curate.io.atomic import atomic_write
 from curate.io.decompress import decompress_all
 from curate.io.parquet_out import arrow_to_parquet, parquet_name, shard_to_arrow
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, parse_lines
+from curate.io.sections import read_sections, write_sections
 from curate.io.split import dataset_writer
 from curate.io.writer import ShardWriter, parse_size
-from curate.privacy import PrivacyScreens
-from curate.records import dumps_record, dumps_records, set_path, split_path
 from curate.stages.base import ANNOTATE, Context, GlobalStage, Stage, StageStats
+from curate.stages.privacy import PrivacyScreens
+from curate.versions.composition import Composition
 
 log = logging.getLogger("curate.run")
 
@@ -110,16 +110,6 @@ class WorkDir:
         return self.root / "decisions" / f"s{position}"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 _ZSTD_LEVEL = 1  # scratch data: fast beats small
 
 
@@ -187,12 +177,17 @@ def _state_from(spec: RunSpec, pipeline: Any) -> WorkerState:
     )
 
 
+def stage_at(spec: RunSpec, position: int):
+    """The stage at `position` of the run's pipeline, in this process (`ReduceInfo.resolve`)."""
+    return state_of(spec).pipeline.stages[position]
+
+
 def state_of(spec: RunSpec) -> WorkerState:
     """The run's pipeline in this process, built from the spec the first time it is asked."""
     state = _STATES.get(spec.key)
     if state is None:
-        from curate.pipeline import pipeline_from_doc
-        from curate.yamlconf import LocatedYaml
+        from curate.config.pipeline import pipeline_from_doc
+        from curate.core.yamlconf import LocatedYaml
 
         doc = LocatedYaml(Path(spec.config_path), spec.data, {})
         pipeline = pipeline_from_doc(doc, Path(spec.base_dir), check=False)
@@ -367,7 +362,7 @@ def run_pass_task(spec: RunSpec, k: int, unit: UnitSpec, line_base: int | None) 
 
 
 def _section_bytes(path: Path) -> list[int]:
-    from curate.executors.sections import section_sizes
+    from curate.io.sections import section_sizes
     from curate.stages.base import FINE_PARTS
 
     return section_sizes(path, FINE_PARTS).tolist()
@@ -579,12 +574,3 @@ def hash_input(spec: RunSpec, path: str, ranges: list[tuple[int, int]]) -> tuple
         while data := fh.read(1 << 22):
             whole.update(data)
     return whole.hexdigest(), parts
-
-
-def load_decisions_file(folder: Path) -> dict[int, dict]:
-    """Every unit's decisions from a reduce's decision files (for index writers)."""
-    out: dict[int, dict] = {}
-    for path in sorted(folder.glob("d*.sec")):
-        for unit, part in read_sections(path, 0, 1 << 62):
-            out.setdefault(unit, {}).update(part)
-    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import BinaryIO
 
 
@@ -32,3 +33,8 @@ def hash_file(path: str) -> tuple[str, int]:
             sha.update(data)
             size += len(data)
     return sha.hexdigest(), size
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """(SHA-256 hex, size in bytes) of a file."""
+    return hash_file(str(path))

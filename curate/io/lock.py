@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from curate.errors import UsageError
+from curate.core.errors import UsageError
 
 _HELD: set[int] = set()
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from curate.errors import InputError, first_line
+from curate.core.errors import InputError, first_line
 
 MAGIC = b"PAR1"
 BATCH_ROWS = 2048

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import CurateError, first_line
+from curate.core.errors import CurateError, first_line
 from curate.io.decompress import decompress_all
 from curate.io.hashing import hash_file
 from curate.io.writer import ShardInfo

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import BinaryIO
 
-from curate.errors import InputError, UsageError
+from curate.core.errors import InputError, UsageError
 
 
 class OnError(str, Enum):

@@ -11,14 +11,14 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
 
-from curate.errors import InputError
+from curate.core.errors import InputError
+from curate.core.records import dumps_record, dumps_records
 from curate.io.decompress import ParquetStream, StreamError, iter_decompressed_background
 from curate.io.hashing import HashingReader, hash_file
 from curate.io.parquet import iter_parquet_lines
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
 from curate.io.strict_json import DuplicateKey, strict_loads
-from curate.records import dumps_record, dumps_records
 
 BOM = b"\xef\xbb\xbf"
 MAX_DEPTH = 254  # orjson writes no deeper; a record curate cannot write back is a bad line

@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 import orjson
 
-from curate.errors import CurateError, InputError, UsageError
-from curate.manifest import shard_paths
+from curate.core.errors import CurateError, InputError, UsageError
+from curate.io.dataset_files import shard_paths
 
 STDIN_NAME = "<stdin>"
 _GLOB_CHARS = set("*?[")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
+from curate.core.records import dumps_record_nl, get_path, split_path
 from curate.io.writer import ShardInfo, ShardWriter
-from curate.records import dumps_record_nl, get_path, split_path
 
 MISSING_DIR = "__missing__"
 # folders a dataset version holds besides its split folders: no split value may take them

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal, InvalidOperation
 
-from curate.records import BigInt, ExactFloat
+from curate.core.records import BigInt, ExactFloat
 
 _I64_MIN = -(2**63)
 _U64_MAX = 2**64 - 1

@@ -18,8 +18,8 @@ from typing import BinaryIO
 import orjson
 import zstandard
 
-from curate.errors import CurateError, OutputClosed, UsageError
-from curate.records import dumps_records
+from curate.core.errors import CurateError, OutputClosed, UsageError
+from curate.core.records import dumps_records
 
 
 class OutputError(CurateError):

@@ -21,8 +21,8 @@ from license_expression import (
     get_spdx_licensing,
 )
 
-from curate.rules_path import shipped_rules
-from curate.yamlconf import load_yaml
+from curate.core.rules_path import shipped_rules
+from curate.core.yamlconf import load_yaml
 
 _LICENSING = get_spdx_licensing()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from curate.globs import Glob
+from curate.core.globs import Glob
+from curate.core.records import get_path, split_path
 from curate.optout.registry import Entry
-from curate.records import get_path, split_path
 
 DEFAULT_FIELDS = {
     "repo": "meta.repo",

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import ConfigError
+from curate.core.errors import ConfigError
 
 KINDS = ("repo", "owner", "url_prefix", "path_glob", "email", "sha256")
 _REPO = re.compile(r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
@@ -154,7 +154,7 @@ def canonical(entries: list[Entry]) -> list[Entry]:
 
 
 def write_registry(path: Path, entries: list[Entry]) -> None:
-    from curate.executors.units import atomic_write
+    from curate.io.atomic import atomic_write
 
     atomic_write(path, b"".join(e.to_json() + b"\n" for e in canonical(entries)))
 

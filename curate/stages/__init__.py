@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from curate.errors import UsageError
+from curate.core.errors import UsageError
 from curate.stages.base import Context, GlobalStage, RecordStage, Stage, StageConfig, StageStats
 
 _REGISTRY: dict[str, str] = {

@@ -1,6 +1,8 @@
 """The stage model: every stage is one class with one typed config model.
 
-Per-record stages keep, modify or drop one record at a time and parallelise trivially.
+Per-record stages keep, edit or drop one record at a time (`apply` returns a verdict; this
+module turns verdicts into kept records, new lines, counts, rejects and proofs) and
+parallelise trivially.
 Global stages (dedup) split into a `map` that computes small keys per batch and a `reduce`
 that decides from the keys alone; in a pipe they run `process` as a streaming pass that makes
 the same decisions (keep-first in input order).
@@ -18,17 +20,43 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from curate.errors import RecordError
-from curate.fields import Fields
+from curate.core.errors import RecordError
+from curate.core.fields import Fields
+from curate.core.records import dumps_record, get_path
+from curate.core.rules_path import shipped_name
+from curate.io.hashing import sha256_file
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import Batch
-from curate.manifest import sha256_file
-from curate.rules_path import shipped_name
 
-# What `apply` returns: None keeps the record; a reason, or (reason, details), drops it.
 # A `reduce` decision that keeps the record and sets {dotted path: value} on it.
 ANNOTATE = "__annotate__"
-Verdict = None | str | tuple[str, dict[str, Any]]
+
+
+class Edited:
+    """Verdict: keep the record, which the stage changed; its line is written anew."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EDITED"
+
+
+EDITED = Edited()
+
+
+@dataclass(frozen=True)
+class OptedOut:
+    """Verdict: drop the record and keep only its proof, {id, kind, ref}: never its content
+    (not in rejects, not anywhere)."""
+
+    kind: str
+    ref: str | None
+
+
+# What `apply` returns: None keeps the record as it was; EDITED keeps it changed; a reason, or
+# (reason, details), drops it (to rejects when they are kept); OptedOut drops it with proof
+# only; a RecordError (returned by `apply_batch`, raised by `apply`) is a bad line.
+Verdict = None | Edited | str | tuple[str, dict[str, Any] | None] | OptedOut
 
 
 class StageConfig(BaseModel):
@@ -107,8 +135,6 @@ class Stage:
     name: ClassVar[str]
     Config: ClassVar[type[StageConfig]]
     is_global: ClassVar[bool] = False
-    # True for stages that change records (tag, redact, ...): their output is re-serialised.
-    modifies_records: ClassVar[bool] = False
 
     def __init__(self, config: StageConfig, fields: Fields | None = None):
         self.config = config
@@ -118,8 +144,78 @@ class Stage:
     def setup(self) -> None:
         """Load what the stage needs once per process (rules, indexes); called before fork."""
 
+    def apply(self, record: dict) -> Verdict:
+        """The stage's decision on one record (see `Verdict`); edit it in place and return
+        EDITED to keep the change. Raise RecordError for a record it cannot process."""
+        raise NotImplementedError(f"{self.name}: implement apply() or apply_batch()")
+
+    def apply_batch(self, records: list[dict]) -> list[Verdict | RecordError]:
+        """`apply` over a batch; a stage that decides a batch at once (column-wise) overrides
+        this and returns the same verdicts."""
+        apply = self.apply
+        out: list[Verdict | RecordError] = []
+        for record in records:
+            try:
+                out.append(apply(record))
+            except RecordError as exc:
+                out.append(exc)
+        return out
+
     def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        raise NotImplementedError
+        """The per-batch plumbing every stage shares: verdicts to kept records and new lines
+        for edited ones, counts, rejects, opt-out proofs, bad lines, timing."""
+        started = time.perf_counter()
+        verdicts = self.apply_batch(batch.records)
+        keep: list[int] = []
+        edited: list[int] = []
+        dropped = stats.dropped
+        for i, verdict in enumerate(verdicts):
+            if verdict is None:
+                keep.append(i)
+            elif verdict is EDITED:
+                keep.append(i)
+                edited.append(i)
+            elif type(verdict) is OptedOut:
+                dropped["opted_out"] += 1
+                rid = get_path(batch.records[i], self.fields.id_parts)
+                ctx.optout_log.append(
+                    {
+                        "id": None if rid is None else str(rid),
+                        "kind": verdict.kind,
+                        "ref": verdict.ref,
+                    }
+                )
+            elif isinstance(verdict, RecordError):
+                stats.errors += 1
+                ctx.policy.bad_line(batch.source, batch.linenos[i], verdict.problem, batch.raws[i])
+            else:
+                reason, details = (verdict, None) if type(verdict) is str else verdict
+                dropped[reason] += 1
+                ctx.reject(batch.records[i], self.name, reason, details)
+        out = batch.select(keep)  # keeps any line tails an earlier stage left
+        if edited:  # edited records get lines of their own
+            at = {row: j for j, row in enumerate(keep)}
+            raws = list(out.raws)
+            for row in edited:
+                raws[at[row]] = dumps_record(batch.records[row])
+            out = Batch(out.source, out.records, out.linenos, raws, out.modified)
+        stats.records_in += len(batch.records)
+        stats.records_out += len(out.records)
+        self.after_batch()
+        stats.seconds += time.perf_counter() - started
+        return out
+
+    def after_batch(self) -> None:
+        """Called after each batch `process` handles (e.g. to save a cache)."""
+
+    @staticmethod
+    def meta(record: dict) -> dict:
+        """The record's `meta` object, created (or replaced, if not an object) when missing."""
+        meta = record.get("meta")
+        if type(meta) is not dict:
+            meta = {}
+            record["meta"] = meta
+        return meta
 
     def stream(self, batches: Iterator[Batch], ctx: Context, stats: StageStats) -> Iterator[Batch]:
         """The stage over a stream of batches (pipes). Stages may override it to look ahead,
@@ -184,36 +280,7 @@ def relative_path(value: str, base_dir: Path) -> str:
 
 
 class RecordStage(Stage):
-    """A stage that decides each record on its own: implement `apply`."""
-
-    def apply(self, record: dict) -> Verdict:
-        raise NotImplementedError
-
-    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        started = time.perf_counter()
-        apply = self.apply
-        keep: list[int] = []
-        dropped = stats.dropped
-        for i, record in enumerate(batch.records):
-            try:
-                verdict = apply(record)
-            except RecordError as exc:
-                stats.errors += 1
-                ctx.policy.bad_line(batch.source, batch.linenos[i], exc.problem, batch.raws[i])
-                continue
-            if verdict is None:
-                keep.append(i)
-                continue
-            reason, details = (verdict, None) if type(verdict) is str else verdict
-            dropped[reason] += 1
-            ctx.reject(record, self.name, reason, details)
-        out = batch.select(keep)  # keeps any line tails an earlier stage left
-        if self.modifies_records and not out.modified:
-            out = Batch(out.source, out.records, out.linenos, out.raws, True)
-        stats.records_in += len(batch.records)
-        stats.records_out += len(out.records)
-        stats.seconds += time.perf_counter() - started
-        return out
+    """A stage that decides each record on its own: implement `apply` (or `apply_batch`)."""
 
 
 # Keys of a global stage are cut into this many partitions by each map task; the reduce packs
@@ -238,6 +305,15 @@ class ReduceInfo:
     name: str = ""
     version: str = ""
     workers: int = 1
+    # (spec, position) -> the stage, in whatever process a job runs: given by the executor
+    # (a module-level function, so it travels to workers), so stages need not know it
+    resolve: Callable[[Any, int], Stage] | None = None
+
+    def stage(self) -> Stage:
+        """This reduce's stage, as built in the process running the job."""
+        if self.resolve is None:
+            raise RuntimeError("ReduceInfo.resolve is not set")
+        return self.resolve(self.spec, self.position)
 
     def offsets(self):
         """Position of each unit's first keyed record in the whole input."""

@@ -20,6 +20,8 @@ import orjson
 import zstandard
 from pydantic import Field, field_validator
 
+from curate.core.errors import ConfigError
+from curate.core.records import dumps_record, get_path, split_path
 from curate.dedup.exact_index import (
     INDEX_SUFFIX,
     LoadedIndex,
@@ -30,11 +32,9 @@ from curate.dedup.exact_index import (
 )
 from curate.dedup.exact_keys import DIGEST_DTYPE, KeyMaker, digests_to_array
 from curate.dedup.memory import DEFAULT_MEMORY, parse_memory
-from curate.errors import ConfigError
-from curate.executors.sections import read_sections, write_sections
-from curate.executors.units import atomic_write
+from curate.io.atomic import atomic_write
 from curate.io.reader import Batch
-from curate.records import dumps_record, get_path, split_path
+from curate.io.sections import read_sections, write_sections
 from curate.stages.base import (
     FINE_PARTS,
     Context,
@@ -348,9 +348,7 @@ class DedupExactStage(GlobalStage):
 
 
 def _exact_job(info: ReduceInfo, step: str, job: int, lo: Any, hi: Any) -> Any:
-    from curate.executors.units import state_of
-
-    stage = state_of(info.spec).pipeline.stages[info.position]
+    stage = info.stage()
     if step == "resolve":
         return stage.resolve(info, job, lo, hi)
     return stage.write_indexes(info, lo)

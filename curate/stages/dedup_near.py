@@ -21,16 +21,16 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from curate.core.errors import ConfigError, RecordError
+from curate.core.records import get_path, split_path
 from curate.dedup.components import component_labels
 from curate.dedup.exact_index import rank_comparator
 from curate.dedup.lsh import NearDecider, optimal_params
 from curate.dedup.minhash import MinHasher, ShingleSets
 from curate.dedup.near_index import SUFFIX, NearIndex, save_near_index
-from curate.errors import ConfigError, RecordError
-from curate.executors.sections import read_sections, write_sections
-from curate.executors.units import atomic_write
+from curate.io.atomic import atomic_write
 from curate.io.reader import Batch
-from curate.records import get_path, split_path
+from curate.io.sections import read_sections, write_sections
 from curate.stages.base import (
     FINE_PARTS,
     Context,
@@ -486,7 +486,7 @@ class DedupNearStage(GlobalStage):
 
     def write_indexes(self, info: ReduceInfo) -> list[str]:
         """Sketches of the records this stage kept: in the version folder, and to `index`."""
-        from curate.executors.units import load_decisions_file
+        from curate.io.sections import load_decisions_file
 
         dropped = load_decisions_file(info.decisions)
         masks, ids = {}, []
@@ -591,9 +591,7 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _near_job(info: ReduceInfo, step: str, job: int, lo: Any, hi: Any) -> Any:
-    from curate.executors.units import state_of
-
-    stage: DedupNearStage = state_of(info.spec).pipeline.stages[info.position]
+    stage: DedupNearStage = info.stage()
     if step == "edges":
         return stage.edges(info, job, lo, hi)
     if step == "components":

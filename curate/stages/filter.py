@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import orjson
 from pydantic import Field, field_validator
 
-from curate.patterns import BoundedRegex, compile_checked
-from curate.records import get_path, split_path
+from curate.core.patterns import BoundedRegex, compile_checked
+from curate.core.records import get_path, split_path
 from curate.stages.base import RecordStage, StageConfig, Verdict
 
 _MISSING = object()

@@ -21,21 +21,24 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from curate.errors import ConfigError, RecordError
-from curate.executors.sections import read_sections, write_sections
+from curate.core.errors import ConfigError, RecordError
+from curate.core.records import get_path, split_path
+from curate.core.rules_path import shipped_rules
 from curate.io.reader import Batch
-from curate.licenses.policy import Policy, Verdict, load_policy
+from curate.io.sections import read_sections, write_sections
+from curate.licenses.policy import Policy, load_policy
+from curate.licenses.policy import Verdict as PolicyVerdict
 from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_tag
-from curate.records import dumps_record, get_path, split_path
-from curate.rules_path import shipped_rules
 from curate.stages.base import (
     ANNOTATE,
+    EDITED,
     FINE_PARTS,
     Context,
     GlobalStage,
     ReduceInfo,
     StageConfig,
     StageStats,
+    Verdict,
 )
 
 LICENSE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|COPYRIGHT|UNLICENSE)([.\-_][^/]*)?$", re.I)
@@ -121,7 +124,7 @@ class LicenseStage(GlobalStage):
         self, expression: str | None, source: str | None, raw: str | None
     ) -> tuple[dict[str, Any], str | None]:
         """The `meta.license` value for a record, and the reason to drop it (None: keep)."""
-        verdict = self.policy.judge(expression) if expression else Verdict(None, None, raw)
+        verdict = self.policy.judge(expression) if expression else PolicyVerdict(None, None, raw)
         info: dict[str, Any] = {
             "expression": verdict.expression,
             "source": source,
@@ -140,40 +143,20 @@ class LicenseStage(GlobalStage):
     ) -> str | None:
         """Annotate the record; return a drop reason or None."""
         info, reason = self._judge(expression, source, raw)
-        meta = record.get("meta")
-        if not isinstance(meta, dict):
-            meta = {}
-            record["meta"] = meta
-        meta["license"] = info
+        self.meta(record)["license"] = info
         return reason
 
     # ---- per-record form -----------------------------------------------------------------------
 
-    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        started = time.perf_counter()
-        records, linenos, raws = [], [], []
-        for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
-            try:
-                text = self.fields.text_of(record)
-            except RecordError as exc:
-                stats.errors += 1
-                ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
-                continue
-            expression, source, unparsable = self.own_license(record, text)
-            reason = self._decide(record, expression, source, unparsable)
-            if reason is not None:
-                stats.dropped[reason] += 1
-                ctx.reject(record, self.name, reason, None)
-                continue
-            records.append(record)
-            linenos.append(lineno)
-            raws.append(dumps_record(record))
-        stats.records_in += len(batch.records)
-        stats.records_out += len(records)
-        stats.seconds += time.perf_counter() - started
+    def apply(self, record: dict) -> Verdict:
+        text = self.fields.text_of(record)
+        expression, source, unparsable = self.own_license(record, text)
+        reason = self._decide(record, expression, source, unparsable)
+        return EDITED if reason is None else reason
+
+    def after_batch(self) -> None:
         if self.detector is not None:
             self.detector.save()
-        return Batch(batch.source, records, linenos, raws, batch.modified)
 
     def stream(self, batches, ctx: Context, stats: StageStats):
         if self.is_global:
@@ -271,6 +254,4 @@ class LicenseStage(GlobalStage):
 
 
 def _license_job(info: ReduceInfo, job: int, lo: int, hi: int) -> None:
-    from curate.executors.units import state_of
-
-    state_of(info.spec).pipeline.stages[info.position].resolve(info, job, lo, hi)
+    info.stage().resolve(info, job, lo, hi)

@@ -7,19 +7,17 @@ is kept is `{id, kind, ref}` in the optout log, which shows the request was hono
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import ClassVar
 
 import orjson
 from pydantic import Field, field_validator
 
-from curate.io.reader import Batch
-from curate.manifest import sha256_file
+from curate.core.records import get_path
+from curate.io.hashing import sha256_file
 from curate.optout.matcher import DEFAULT_FIELDS, Matcher
 from curate.optout.registry import Entry, load_registry
-from curate.records import get_path
-from curate.stages.base import Context, RecordStage, StageConfig, StageStats
+from curate.stages.base import OptedOut, RecordStage, StageConfig, Verdict
 
 
 class OptoutConfig(StageConfig):
@@ -86,22 +84,13 @@ class OptoutStage(RecordStage):
         entry = self._literals[1][found.group(0)]
         return {"id": None, "kind": entry.kind, "ref": entry.ref}
 
-    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        started = time.perf_counter()
-        hits = self.matcher.match_batch(batch.records)
-        keep: list[int] = [i for i in range(len(batch.records)) if i not in hits]
-        id_parts = self.fields.id_parts
-        for i in sorted(hits):
-            hit = hits[i]
-            stats.dropped["opted_out"] += 1
-            rid = get_path(batch.records[i], id_parts)
-            ctx.optout_log.append(
-                {"id": None if rid is None else str(rid), "kind": hit.kind, "ref": hit.ref}
-            )
-        stats.records_in += len(batch.records)
-        stats.records_out += len(keep)
-        stats.seconds += time.perf_counter() - started
-        return batch.select(keep)
+    def apply_batch(self, records: list[dict]) -> list[Verdict]:
+        """The registry's matcher looks at a whole batch at once; a match is withheld with
+        its proof only."""
+        hits = self.matcher.match_batch(records)
+        return [
+            OptedOut(hits[i].kind, hits[i].ref) if i in hits else None for i in range(len(records))
+        ]
 
 
 def _literal_screen(entries: list[Entry]) -> tuple[re.Pattern | None, dict[str, Entry]]:

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import RecordError
-from curate.io.reader import Batch
+from curate.core.records import get_path, set_path, split_path
+from curate.core.rules_path import shipped_rules
+from curate.core.yamlconf import load_yaml
 from curate.pii.detect import DETECTOR_TYPES, SecretScanner, is_placeholder
 from curate.pii.redact import apply_spans
-from curate.records import dumps_record, get_path, set_path, split_path
-from curate.rules_path import shipped_rules
-from curate.stages.base import Context, RecordStage, StageConfig, StageStats
-from curate.yamlconf import load_yaml
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict
 
 NOT_SECRETS = {"email", "ip_address"}
 log = logging.getLogger("curate.redact")
@@ -97,12 +94,12 @@ def load_pii_rules(path: Path) -> dict:
 class RedactStage(RecordStage):
     name = "redact"
     Config = RedactConfig
-    modifies_records = False  # records it changes get new raw bytes of their own
 
     def setup(self) -> None:
         cfg: RedactConfig = self.config
         self.rules_path = Path(cfg.rules) if cfg.rules else shipped_rules("pii.yaml")
         self.rules = load_pii_rules(self.rules_path)
+        self._min_secrets = cfg.drop_if.min_secrets if cfg.drop_if else None
         placeholders = dict(self.rules["placeholders"])
         default = placeholders.pop("default", "<KEY>")
         self.placeholders = placeholders
@@ -209,35 +206,14 @@ class RedactStage(RecordStage):
         redacted, counts = self._redact_text(text, None)
         return redacted.encode("utf-8", "surrogateescape") if counts else raw
 
-    def process(self, batch: Batch, ctx: Context, stats: StageStats) -> Batch:
-        started = time.perf_counter()
-        records, linenos, raws = [], [], []
-        text_of = self.fields.text_of
-        min_secrets = self.config.drop_if.min_secrets if self.config.drop_if else None
-        for record, lineno, raw in zip(batch.records, batch.linenos, batch.raws):
-            try:
-                text = text_of(record)
-            except RecordError as exc:
-                stats.errors += 1
-                ctx.policy.bad_line(batch.source, lineno, exc.problem, raw)
-                continue
-            counts = self.redact_record(record, text)
-            if counts:
-                raw = dumps_record(record)
-                secrets = sum(n for k, n in counts.items() if k not in NOT_SECRETS)
-                if min_secrets is not None and secrets >= min_secrets:
-                    stats.dropped["too_many_secrets"] += 1
-                    ctx.reject(record, self.name, "too_many_secrets", {"secrets": secrets})
-                    continue
-            records.append(record)
-            linenos.append(lineno)
-            raws.append(raw)
-        stats.records_in += len(batch.records)
-        stats.records_out += len(records)
-        stats.seconds += time.perf_counter() - started
-        # counts only: a detected value is never logged
-        log.debug("%s: %d records, %d kept", batch.source, len(batch.records), len(records))
-        return Batch(batch.source, records, linenos, raws, batch.modified)
+    def apply(self, record: dict) -> Verdict:
+        counts = self.redact_record(record, self.fields.text_of(record))
+        if not counts:
+            return None
+        secrets = sum(n for k, n in counts.items() if k not in NOT_SECRETS)
+        if self._min_secrets is not None and secrets >= self._min_secrets:
+            return "too_many_secrets", {"secrets": secrets}
+        return EDITED
 
 
 class _Pairs(list):

@@ -16,9 +16,9 @@ from typing import ClassVar
 import orjson
 from pydantic import Field
 
+from curate.core.records import dumps_record, get_path, split_path
+from curate.core.rules_path import shipped_rules
 from curate.io.reader import Batch
-from curate.records import dumps_record, get_path, split_path
-from curate.rules_path import shipped_rules
 from curate.stages.base import Context, RecordStage, StageConfig, StageStats
 from curate.tagging.languages import load_languages
 from curate.tagging.rules import Columns, load_rules

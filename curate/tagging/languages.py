@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from curate.errors import ConfigError
-from curate.rules_path import shipped_rules
-from curate.yamlconf import load_yaml
+from curate.core.errors import ConfigError
+from curate.core.rules_path import shipped_rules
+from curate.core.yamlconf import load_yaml
 
 SNIFF_CHARS = 65536
 LANGUAGE_TYPES = ("programming", "markup", "data", "prose")

@@ -29,12 +29,12 @@ from typing import Any
 
 import orjson
 
-from curate.errors import RecordError
-from curate.globs import Glob, GlobError
-from curate.patterns import BoundedRegex
-from curate.records import get_path, split_path
+from curate.core.errors import RecordError
+from curate.core.globs import Glob, GlobError
+from curate.core.patterns import BoundedRegex
+from curate.core.records import get_path, split_path
+from curate.core.yamlconf import Loc, LocatedYaml, load_yaml
 from curate.tagging.languages import LANGUAGE_TYPES
-from curate.yamlconf import Loc, LocatedYaml, load_yaml
 
 _MISSING = object()
 OPS = ("equals", "in", "regex", "glob", "exists")

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from curate.errors import ConfigError
-from curate.limits import MAX_YAML_NODES
+from curate.core.errors import ConfigError
+from curate.core.limits import MAX_YAML_NODES
 
 Loc = tuple[str | int, ...]
 

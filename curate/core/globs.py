@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from curate.limits import MAX_GLOB_ALTERNATIVES
+from curate.core.limits import MAX_GLOB_ALTERNATIVES
 
 _LIT, _ONE, _STAR, _ANY, _DIRS = range(5)  # token kinds; _DIRS is `**/`
 _CACHE_LIMIT = 4096  # DFA states kept before the cache starts again

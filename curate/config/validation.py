@@ -7,7 +7,7 @@ from typing import get_args
 
 from pydantic import BaseModel, ValidationError
 
-from curate.yamlconf import Loc
+from curate.core.yamlconf import Loc
 
 
 def describe_error(err: dict) -> str:

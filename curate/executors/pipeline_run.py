@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from curate.config.pipeline import Pipeline, load_pipeline
+from curate.core.faults import checkpoint
 from curate.executors.local import RunResult, execute, finish_run
-from curate.faults import checkpoint
-from curate.finalize import check_guards, finalize
+from curate.io.hashing import sha256_file
 from curate.io.lock import folder_lock
-from curate.manifest import ManifestParts, parent_reference, run_info, sha256_file, stage_entries
-from curate.pipeline import Pipeline, load_pipeline
 from curate.stages.base import relative_path
+from curate.versions.finalize import check_guards, finalize
+from curate.versions.manifest import ManifestParts, parent_reference, run_info, stage_entries
 
 
 def manifest_parts(pipeline: Pipeline, result: RunResult) -> ManifestParts:

@@ -6,8 +6,8 @@ Filled from whatever annotations the stages wrote (`meta.subset`, `meta.language
 
 from __future__ import annotations
 
-from curate.fields import Fields
-from curate.records import get_path
+from curate.core.fields import Fields
+from curate.core.records import get_path
 
 DIMENSIONS = {
     "subset": ("meta", "subset"),

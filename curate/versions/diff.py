@@ -16,13 +16,14 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import InputError
-from curate.fields import Fields
+from curate.core.errors import InputError
+from curate.core.fields import Fields
+from curate.core.records import get_path
+from curate.io.dataset_files import shard_paths
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import read_batches
 from curate.io.sources import Source
-from curate.manifest import load_manifest, shard_paths
-from curate.records import get_path
+from curate.versions.manifest import load_manifest
 
 _ABSENT = object()
 BUCKET_RECORDS = 2_000_000  # records per bucket: ~300 MB of dicts at most

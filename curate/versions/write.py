@@ -6,10 +6,8 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from curate.composition import Composition
-from curate.errors import UsageError
-from curate.fields import Fields
-from curate.finalize import finalize
+from curate.core.errors import UsageError
+from curate.core.fields import Fields
 from curate.io.lock import folder_lock
 from curate.io.parquet_out import convert_folder_shards
 from curate.io.policy import ErrorPolicy
@@ -17,7 +15,9 @@ from curate.io.reader import Batch, read_batches
 from curate.io.sources import Source, check_not_inside
 from curate.io.split import SplitWriter, dataset_writer
 from curate.io.writer import ShardInfo, ShardWriter, parse_size
-from curate.manifest import ManifestParts, parent_reference
+from curate.versions.composition import Composition
+from curate.versions.finalize import finalize
+from curate.versions.manifest import ManifestParts, parent_reference
 
 
 def prepare_output(out_dir: Path, overwrite: bool, hint: str = "--overwrite") -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import zstandard
 
+from curate.config.pipeline import Pipeline
 from curate.executors.units import plan_segments
 from curate.io.decompress import iter_decompressed
 from curate.io.hashing import HashingReader
 from curate.io.sources import Source, expand_inputs
 from curate.io.writer import parse_size
-from curate.pipeline import Pipeline
 
 SAMPLE_BYTES = 4 << 20
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from curate.errors import ConfigError
+from curate.core.errors import ConfigError
 
 SHIPPED_PREFIX = "curate:rules/"
 
 
 def _folders() -> tuple[Path, ...]:
     return (
-        Path(__file__).resolve().parent.parent / "rules",
+        Path(__file__).resolve().parents[2] / "rules",
         Path(sys.prefix) / "share" / "curate" / "rules",
     )
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import orjson
 
-from curate.card import render_card
-from curate.errors import CurateError
-from curate.executors.units import atomic_write
-from curate.manifest import CARD, RUN_INFO, ManifestParts, build, sha256_file, write_manifest
-from curate.version_report import write_report
+from curate.core.errors import CurateError
+from curate.io.atomic import atomic_write
+from curate.io.hashing import sha256_file
+from curate.versions.card import render_card
+from curate.versions.manifest import CARD, RUN_INFO, ManifestParts, build, write_manifest
+from curate.versions.report_page import write_report
 
 
 def finalize(folder: Path, parts: ManifestParts, run_info: dict | None = None) -> dict:

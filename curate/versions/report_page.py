@@ -14,15 +14,15 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import RecordError
-from curate.executors.units import atomic_write
-from curate.fields import Fields
+from curate.core.errors import RecordError
+from curate.core.fields import Fields
+from curate.io.atomic import atomic_write
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import read_source
 from curate.io.sources import Source
-from curate.manifest import REPORT, RUN_INFO, load_manifest
-from curate.svg_charts import columns, hbars
-from curate.version_diff import composition_delta, config_changes
+from curate.versions.diff import composition_delta, config_changes
+from curate.versions.manifest import REPORT, RUN_INFO, load_manifest
+from curate.versions.svg_charts import columns, hbars
 
 SAMPLE = 4000  # records read from the shards, and as many from the rejects
 PAIRS = 5  # near-duplicate pairs shown

@@ -6,7 +6,7 @@ the `regex` package with a timeout, and a timeout is reported as an error on tha
 
 from __future__ import annotations
 
-from curate.errors import RecordError
+from curate.core.errors import RecordError
 
 REGEX_TIMEOUT = 1.0  # seconds per match attempt
 

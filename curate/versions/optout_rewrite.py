@@ -7,17 +7,19 @@ from pathlib import Path
 
 import orjson
 
-from curate.executors.units import atomic_write
-from curate.fields import Fields
-from curate.finalize import finalize
+from curate.core.fields import Fields
+from curate.io.atomic import atomic_write
+from curate.io.dataset_files import shard_paths
+from curate.io.hashing import sha256_file
 from curate.io.policy import ErrorPolicy
 from curate.io.sources import Source
 from curate.io.split import dataset_writer
 from curate.io.writer import parse_size
-from curate.manifest import ManifestParts, load_manifest, parent_reference, sha256_file, shard_paths
 from curate.stages.base import Context, StageStats, relative_path
 from curate.stages.optout import OptoutConfig, OptoutStage
-from curate.write_dataset import prepare_output, write_shards
+from curate.versions.finalize import finalize
+from curate.versions.manifest import ManifestParts, load_manifest, parent_reference
+from curate.versions.write import prepare_output, write_shards
 
 OPTOUT_LOG = "optout-log.jsonl"
 

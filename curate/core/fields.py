@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curate.errors import RecordError
-from curate.records import get_path, split_path
+from curate.core.errors import RecordError
+from curate.core.records import get_path, split_path
 
 _MISSING = object()
 

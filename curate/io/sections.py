@@ -77,3 +77,12 @@ def section_sizes(path: Path, parts: int) -> np.ndarray:
         table = np.frombuffer(fh.read(count * _ENTRY.itemsize), dtype=_ENTRY)
     sizes[table["key"]] = table["length"]
     return sizes
+
+
+def load_decisions_file(folder: Path) -> dict[int, dict]:
+    """Every unit's decisions from a reduce's decision files (for index writers)."""
+    out: dict[int, dict] = {}
+    for path in sorted(folder.glob("d*.sec")):
+        for unit, part in read_sections(path, 0, 1 << 62):
+            out.setdefault(unit, {}).update(part)
+    return out

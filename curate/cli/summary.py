@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from curate.plan import human
+from curate.executors.dry_run import human
 
 
 def _console() -> Console:

@@ -22,16 +22,16 @@ from pydantic import (
     model_validator,
 )
 
-from curate.errors import CurateError
-from curate.fields import Fields
+from curate.config.validation import first_error
+from curate.core.errors import CurateError
+from curate.core.fields import Fields
+from curate.core.limits import MAX_WORKERS
+from curate.core.yamlconf import LocatedYaml, load_yaml
 from curate.io.policy import OnError
 from curate.io.sources import expand_inputs
 from curate.io.writer import parse_size
-from curate.limits import MAX_WORKERS
 from curate.stages import get_stage_class, stage_names
 from curate.stages.base import Stage, StageConfig
-from curate.validation import first_error
-from curate.yamlconf import LocatedYaml, load_yaml
 
 
 class _Model(BaseModel):

@@ -19,13 +19,14 @@ from typing import Any
 
 import orjson
 
-from curate import __version__
-from curate.errors import CurateError, UsageError
-from curate.io.hashing import hash_file
+from curate.core.errors import CurateError, UsageError
+from curate.core.version import __version__
+from curate.io.atomic import atomic_write
+from curate.io.dataset_files import MANIFEST, member_path
+from curate.io.hashing import sha256_file
 from curate.io.writer import ShardInfo
 
 MANIFEST_VERSION = 1
-MANIFEST = "manifest.json"
 RUN_INFO = "run.json"
 REPORT = "report.html"  # derived from the rest (and from run.json's timings): not listed
 CARD = "README.md"
@@ -68,10 +69,6 @@ def dependency_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    return hash_file(str(path))
 
 
 def dumps_manifest(manifest: dict) -> bytes:
@@ -132,8 +129,6 @@ def _shard(info: ShardInfo) -> dict:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
-    from curate.executors.units import atomic_write
-
     atomic_write(folder / MANIFEST, dumps_manifest(manifest))
 
 
@@ -149,31 +144,6 @@ def load_manifest(path: Path) -> tuple[Path, dict]:
     if not isinstance(data, dict) or "manifest_version" not in data:
         raise CurateError(f"{file}: not a curate manifest")
     return file.parent, data
-
-
-def member_path(folder: Path, rel: object, manifest_file: Path | None = None) -> Path:
-    """A path a manifest lists, inside its dataset folder, or a one-line error: a manifest
-    must never make curate read or hash files elsewhere (`../`, absolute paths, symlinks)."""
-    where = manifest_file or folder / MANIFEST
-    if not isinstance(rel, str) or not rel or "\x00" in rel or "\\" in rel:
-        raise CurateError(f"{where}: invalid file path {rel!r}")
-    parts = rel.split("/")
-    if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise CurateError(f"{where}: file path {rel!r} is outside the dataset folder")
-    path = folder / rel
-    real_root = os.path.realpath(folder)
-    real = os.path.realpath(path)
-    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
-        raise CurateError(f"{where}: file path {rel!r} leads outside the dataset folder")
-    return path
-
-
-def shard_paths(folder: Path, manifest: dict) -> list[Path]:
-    """The shards a manifest lists, each checked to lie inside the folder."""
-    shards = manifest.get("shards")
-    if not isinstance(shards, list) or not all(isinstance(s, dict) for s in shards):
-        raise CurateError(f"{folder / MANIFEST}: 'shards' is not a list of objects")
-    return [member_path(folder, s.get("path")) for s in shards]
 
 
 def parent_reference(path: Path) -> dict:

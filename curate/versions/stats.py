@@ -11,8 +11,8 @@ from collections import Counter
 
 import orjson
 
-from curate.fields import Fields
-from curate.records import get_path, iter_paths
+from curate.core.fields import Fields
+from curate.core.records import get_path, iter_paths
 
 _MISSING = object()
 

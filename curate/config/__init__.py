@@ -1,0 +1,1 @@
+"""Pipeline definitions: the YAML (or dict) config validated into stages and settings."""

@@ -1,0 +1,1 @@
+"""Dataset versions: manifests, cards, composition, the report page, writing, diff, verify."""
