@@ -80,165 +80,77 @@ def run_stage_command(stage: Stage, inputs, compress, on_error, quarantine, verb
     return ctx
 
 
-def _stage_pipe(
-    stage_name: str,
-    options: dict,
-    inputs,
-    text_field,
-    id_field,
-    compress,
-    on_error,
-    quarantine,
-    verbose,
-) -> Context:
-    stage = build_stage(stage_name, options, make_fields(id_field, text_field))
-    return run_stage_command(stage, inputs, compress, on_error, quarantine, verbose)
+def pipe_body(stage: str | None, doc: str):
+    """The body of a stage's pipe command: the stage over the inputs to stdout. With `stage`
+    None, the stage named by the command (a registered stage without a command of its own)."""
+
+    def body(
+        options: dict,
+        inputs: Inputs = None,
+        text_field: TextField = "text",
+        id_field: IdField = "id",
+        compress: CompressOpt = "none",
+        on_error: OnErrorOpt = OnError.fail,
+        quarantine: QuarantineOpt = None,
+        verbose: VerboseOpt = False,
+    ) -> None:
+        name = stage or click.get_current_context().info_name
+        stage_obj = build_stage(name, options, make_fields(id_field, text_field))
+        run_stage_command(stage_obj, inputs, compress, on_error, quarantine, verbose)
+
+    body.__doc__ = doc
+    return body
 
 
-def filter_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
+filter_body = pipe_body(
+    "filter",
     """Drop records by length, line shape or field values.
 
     Example: curate cat data.jsonl.zst | curate filter --min-chars 20 --where meta.lang=python
-    """
-    _stage_pipe(
-        "filter", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
-    )
-
-
-def dedup_exact_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
+    """,
+)
+dedup_exact_body = pipe_body(
+    "dedup_exact",
     """Drop records whose text (or --key) was seen before; the first copy is kept.
 
     Example: curate cat shards/*.jsonl.zst | curate dedup exact --normalize whitespace > unique.jsonl
-    """
-    _stage_pipe(
-        "dedup_exact",
-        options,
-        inputs,
-        text_field,
-        id_field,
-        compress,
-        on_error,
-        quarantine,
-        verbose,
-    )
-
-
-def dedup_near_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
+    """,
+)
+dedup_near_body = pipe_body(
+    "dedup_near",
     """Drop records that are near-duplicates (MinHash + LSH, verified) of an earlier kept one.
 
     Example: curate cat shards/*.jsonl.zst | curate dedup near --threshold 0.8 > unique.jsonl
-    """
-    _stage_pipe(
-        "dedup_near", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
-    )
-
-
-def tag_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
+    """,
+)
+tag_body = pipe_body(
+    "tag",
     """Write meta.subset from declarative rules, and meta.language for source files.
 
     Example: curate cat repos/*.jsonl.zst | curate tag --rules rules/subsets.yaml | jq -r .meta.subset
-    """
-    _stage_pipe(
-        "tag", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
-    )
-
-
-def redact_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
+    """,
+)
+redact_body = pipe_body(
+    "redact",
     """Replace emails, public IPs, keys, tokens and passwords by placeholders; count them in meta.pii.
 
     Example: curate cat code.jsonl.zst | curate redact | jq -c 'select(.meta.pii) | .meta.pii'
-    """
-    _stage_pipe(
-        "redact", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
-    )
-
-
-def license_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
+    """,
+)
+license_body = pipe_body(
+    "license",
     """Annotate meta.license (SPDX expression, source, allowed) and keep what the policy allows.
 
     Example: curate cat code.jsonl.zst | curate license --cache .license-cache.jsonl > permissive.jsonl
-    """
-    _stage_pipe(
-        "license", options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
-    )
+    """,
+)
 
 
 dedup_app = typer.Typer(cls=DedupGroup, help="Exact and near deduplication.", no_args_is_help=True)
 app.add_typer(dedup_app, name="dedup")
 
 
-def generic_body(
-    options: dict,
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    compress: CompressOpt = "none",
-    on_error: OnErrorOpt = OnError.fail,
-    quarantine: QuarantineOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
-    """Run this stage over the inputs (a registered stage without a command of its own)."""
-    name = click.get_current_context().info_name
-    _stage_pipe(
-        name, options, inputs, text_field, id_field, compress, on_error, quarantine, verbose
-    )
-
-
-RootGroup.generic = staticmethod(generic_body)
+RootGroup.generic = staticmethod(pipe_body(None, "Run this stage over the inputs."))
 RootGroup.lazy.update(
     {
         "filter": StageCommand("filter", "filter", filter_body),

@@ -164,6 +164,17 @@ cdef inline uint32_t span_hash(const uint8_t *data, Py_ssize_t length) noexcept 
     return acc + <uint32_t>length
 
 
+cdef inline uint64_t band_key(const uint32_t *sig, Py_ssize_t band, Py_ssize_t rows) noexcept nogil:
+    """One band's key: FNV-style over its rows, salted by the band's index, then mixed."""
+    cdef uint64_t k = <uint64_t>band * Q64
+    cdef Py_ssize_t j
+    for j in range(band * rows, (band + 1) * rows):
+        k = (k ^ <uint64_t>sig[j]) * 0x100000001B3ULL
+    k ^= k >> 29
+    k *= 0xBF58476D1CE4E5B9ULL
+    return k ^ (k >> 32)
+
+
 cdef int tokenizer_code(str tokenizer) except -1:
     if tokenizer == "words":
         return WORDS
@@ -451,13 +462,7 @@ def sketch(list texts, str tokenizer, int n, const uint32_t[::1] a, const uint32
                 curate_minhash_update(sig, &a[0], &b[0], perms, shingles.data(),
                                       shingles.size())
             for band in range(bands):
-                k = <uint64_t>band * Q64
-                for j in range(band * rows, (band + 1) * rows):
-                    k = (k ^ <uint64_t>sig[j]) * 0x100000001B3ULL
-                k ^= k >> 29
-                k *= 0xBF58476D1CE4E5B9ULL
-                k ^= k >> 32
-                vkey[d, band] = k
+                vkey[d, band] = band_key(sig, band, rows)
     if not want_sets:
         return sigs, keys, None, None
     out_values = np.empty(values.size(), dtype=np.uint32)
@@ -478,13 +483,7 @@ def band_keys(const uint32_t[:, ::1] signatures, int bands, int rows):
     with nogil:
         for d in range(ndocs):
             for band in range(bands):
-                k = <uint64_t>band * Q64
-                for j in range(band * rows, (band + 1) * rows):
-                    k = (k ^ <uint64_t>signatures[d, j]) * 0x100000001B3ULL
-                k ^= k >> 29
-                k *= 0xBF58476D1CE4E5B9ULL
-                k ^= k >> 32
-                vkey[d, band] = k
+                vkey[d, band] = band_key(&signatures[d, 0], band, rows)
     return keys
 
 
