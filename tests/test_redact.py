@@ -64,7 +64,7 @@ POSITIVES = [
     ),
     ('db = "postgres://admin:Sup3rS3cret@db.corp.io/app"', [("basic_auth", "Sup3rS3cret")]),
     ('password = "correct-horse-battery"', [("password", "correct-horse-battery")]),
-    ('API_KEY: "Zx81kLm20Qp7Rt5Vw3Yb"', [("password", "Zx81kLm20Qp7Rt5Vw3Yb")]),
+    ('API_KEY: "Zx81kLm20Qp7Rt5Vw3Yb"', [("generic_secret", "Zx81kLm20Qp7Rt5Vw3Yb")]),
     (
         'maps = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"',
         [("google_api_key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY")],
@@ -96,7 +96,7 @@ STILL_FOUND = {
     "ghp_abcdefghijklmnopqrstuvwxyz0123456789": "high_entropy_base64",
     "glpat-abcdefghij0123456789": "high_entropy_base64",
     "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY": "high_entropy_base64",
-    "sk_live_4eC39HqLyjWDarjtT1zdp7dc": "password",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc": "high_entropy_base64",
 }
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.aws import AWSKeyDetector
@@ -39,13 +38,9 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 from detect_secrets.util.filetype import determine_file_type
 
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-    kind: str
-
+from curate.pii.context import ASSIGNMENT, ContextScanner, name_kind
+from curate.pii.emails import allowed_email
+from curate.pii.spans import Span, merge
 
 EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][\w.+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])"
@@ -85,6 +80,7 @@ DETECTOR_TYPES = (
     "pypi_token",
     "high_entropy_base64",
     "high_entropy_hex",
+    "generic_secret",
 )
 TOKENS = {
     "google_api_key": re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
@@ -124,16 +120,6 @@ TOKEN_HINTS = {
 # match with three groups holds a group's last digit, a colon, a group and a colon.
 MAYBE_IPV4 = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
 MAYBE_IPV6 = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
-SAFE_EMAIL_DOMAINS = (
-    "example.com",
-    "example.org",
-    "example.net",
-    "localhost",
-    "invalid",
-    "test",
-    "example",
-)
-NOREPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply\+[\w.-]*)@", re.I)
 PUBLIC_RESOLVERS = {
     "8.8.8.8",
     "8.8.4.4",
@@ -147,11 +133,28 @@ PUBLIC_RESOLVERS = {
     "2001:4860:4860::8844",
     "2606:4700:4700::1111",
     "2606:4700:4700::1001",
+    "2620:fe::fe",
+    "2620:fe::9",
+    "94.140.14.14",  # AdGuard
+    "94.140.15.15",
+    "2a10:50c0::ad1:ff",
+    "2a10:50c0::ad2:ff",
+    "76.76.2.0",  # Control D
+    "76.76.10.0",
+    "185.228.168.9",  # CleanBrowsing
+    "185.228.169.9",
+    "8.26.56.26",  # Comodo
+    "8.20.247.20",
+    "64.6.64.6",  # Verisign
+    "64.6.65.6",
+    "2620:119:35::35",  # OpenDNS
+    "2620:119:53::53",
 }
-HASH_LENGTHS = {32, 40, 56, 64, 96, 128}
+HASH_LENGTHS = {24, 32, 40, 56, 64, 96, 128}  # object ids and digests
 SECRET_WORDS = re.compile(r"secret|passw|pwd|token|api[_-]?key|private|credential|auth", re.I)
 TRAP_LINE = re.compile(
-    r"--hash=|integrity|sha\d{3}-|data:[\w/+.-]+;base64,|\bcommit\b|\bsha\d*\b|checksum|digest|\buuid\b",
+    r"--hash=|integrity|sha\d{3}-|data:[\w/+.-]+;base64,|\bcommit\b|\bsha\d*\b|checksum|digest|\buuid\b"
+    r"|test[ _-]?vectors?|known[ _-]?answer|\bkat\b|\bexpected\b|object[ _-]?id|\boid\b",
     re.I,
 )
 # detect-secrets' indirect-reference heuristic (`secret = get_secret()`, `key = cfg["k"]`)
@@ -165,9 +168,14 @@ class SecretScanner:
     """Per-process detector set; detect-secrets' settings are global, so configure once."""
 
     def __init__(
-        self, base64_limit: float = 4.5, hex_limit: float = 3.0, enabled: set[str] | None = None
+        self,
+        base64_limit: float = 4.5,
+        hex_limit: float = 3.0,
+        enabled: set[str] | None = None,
+        context_rules: set[str] | None = None,
     ):
         self.enabled = enabled
+        self.context = ContextScanner(context_rules, self.on)
         self.plugins = [
             ("aws_key", AWSKeyDetector()),
             ("github_token", GitHubTokenDetector()),
@@ -194,9 +202,9 @@ class SecretScanner:
         if "@" in text and self.on("email"):
             for m in EMAIL.finditer(text):
                 # `user:password@host` in a URL is a credential, not an address
-                if m.start() and text[m.start() - 1] == ":":
+                if m.start() and (text[m.start() - 1] == ":" or _in_url_userinfo(text, m.start())):
                     continue
-                if not _allowed_email(m.group()):
+                if not allowed_email(m.group()):
                     spans.append(Span(m.start(), m.end(), "email"))
         if self.on("ip_address"):
             for m in IPV4.finditer(text) if MAYBE_IPV4.search(text) else ():
@@ -212,6 +220,7 @@ class SecretScanner:
         for kind, pattern in TOKENS.items():
             if self.on(kind) and any(hint in text for hint in TOKEN_HINTS[kind]):
                 spans.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text))
+        spans.extend(self.context.scan(text))
         spans.extend(self._plugin_spans(text, path))
         return merge(spans)
 
@@ -250,7 +259,9 @@ class SecretScanner:
             for kind, plugin in self.plugins:
                 if self.on(kind):
                     found.extend((kind, v) for v in plugin.analyze_string(line))
-            if self.on("password") and not is_indirect_reference(line):
+            if (self.on("password") or self.on("generic_secret")) and not is_indirect_reference(
+                line
+            ):
                 for value in self.keyword.analyze_string(
                     line, denylist_regex_to_group=keyword_regexes
                 ):
@@ -260,7 +271,9 @@ class SecretScanner:
                         and not heuristic.is_prefixed_with_dollar_sign(value)
                         and len(value) >= 4
                     ):
-                        found.append(("password", value))
+                        kind = keyword_kind(line, value)
+                        if self.on(kind):
+                            found.append((kind, value))
             if not lock_file and not TRAP_LINE.search(line):
                 keyword_line = bool(SECRET_WORDS.search(line))
                 if self.on("high_entropy_base64"):
@@ -314,13 +327,6 @@ def is_placeholder(value: str) -> bool:
     return PLACEHOLDER.fullmatch(value.strip("'\"")) is not None
 
 
-def _allowed_email(address: str) -> bool:
-    domain = address.rsplit("@", 1)[-1].lower()
-    if NOREPLY.match(address):
-        return True
-    return any(domain == d or domain.endswith("." + d) for d in SAFE_EMAIL_DOMAINS)
-
-
 def _public_ip(text: str) -> bool:
     try:
         ip = ipaddress.ip_address(text)
@@ -329,22 +335,23 @@ def _public_ip(text: str) -> bool:
     return ip.is_global and not ip.is_multicast and str(ip) not in PUBLIC_RESOLVERS
 
 
-def merge(spans: list[Span]) -> list[Span]:
-    """Sorted, non-overlapping spans; an overlap keeps the earliest start and longest reach."""
-    if not spans:
-        return spans
-    spans.sort(key=lambda s: (s.start, -s.end))
-    out = [spans[0]]
-    for span in spans[1:]:
-        last = out[-1]
-        if span.start < last.end:
-            if span.end > last.end:
-                out[-1] = Span(last.start, span.end, last.kind)
-            continue
-        out.append(span)
-    return out
-
-
 def is_indirect_reference(line: str) -> bool:
     """detect-secrets' `heuristic.is_indirect_reference`, in linear time (same answers)."""
     return len(line) <= 1000 and INDIRECT_REFERENCE.search(line) is not None
+
+
+def _in_url_userinfo(text: str, at: int) -> bool:
+    """Whether `at` lies in the `user:password@` part of a URL (`scheme://...` before it in
+    the same token)."""
+    start = max(text.rfind(c, 0, at) for c in " \t\n\"'<>(")
+    head = text[start + 1 : at]
+    return "://" in head and ":" in head.split("://", 1)[1]
+
+
+def keyword_kind(line: str, value: str) -> str:
+    """The kind of a value detect-secrets' keyword plugin found, from the name it is assigned
+    to (`SECRET_KEY` holds a generic secret, `db_password` a password)."""
+    for m in ASSIGNMENT.finditer(line):
+        if value in m.group("value"):
+            return name_kind(m.group("name")) or "password"
+    return "password"

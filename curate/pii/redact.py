@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from curate.pii.detect import Span
+from curate.pii.spans import Span
 
 
 def apply_spans(

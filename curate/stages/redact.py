@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate.core.records import get_path, set_path, split_path
 from curate.core.rules_path import shipped_rules
 from curate.core.yamlconf import load_yaml
+from curate.pii.context import RULES as CONTEXT_RULES
 from curate.pii.detect import DETECTOR_TYPES, SecretScanner, is_placeholder
 from curate.pii.redact import apply_spans
 from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict
@@ -43,7 +44,7 @@ class RedactConfig(StageConfig):
     drop_if: DropIf | None = Field(None, description="drop records past these counts")
 
 
-RULE_KEYS = ("placeholders", "entropy", "disabled", "allowlist", "keep_placeholders")
+RULE_KEYS = ("placeholders", "entropy", "disabled", "allowlist", "keep_placeholders", "context")
 
 
 def load_pii_rules(path: Path) -> dict:
@@ -81,7 +82,16 @@ def load_pii_rules(path: Path) -> dict:
     for i, kind in enumerate(data.get("disabled") or []):
         if kind not in DETECTOR_TYPES:
             raise doc.error(("disabled", i), f"unknown type {kind!r} (types: {known})")
+    context = data.get("context") or {}
+    if not isinstance(context, dict):
+        raise doc.error(("context",), "expected a mapping of rule: true or false")
+    for rule, on in context.items():
+        if rule not in CONTEXT_RULES:
+            raise doc.error(("context", rule), f"unknown rule (rules: {', '.join(CONTEXT_RULES)})")
+        if not isinstance(on, bool):
+            raise doc.error(("context", rule), "expected true or false")
     return {
+        "context": {r for r in CONTEXT_RULES if context.get(r, True)},
         "placeholders": placeholders,
         "entropy": entropy,
         "disabled": set(data.get("disabled") or []),
@@ -109,7 +119,9 @@ class RedactStage(RecordStage):
         # two types merge, and dropping the merged one would un-redact the enabled type's).
         disabled = self.rules["disabled"]
         enabled = set(DETECTOR_TYPES) - disabled if disabled else None
-        self.scanner = SecretScanner(entropy.get("base64", 4.5), entropy.get("hex", 3.0), enabled)
+        self.scanner = SecretScanner(
+            entropy.get("base64", 4.5), entropy.get("hex", 3.0), enabled, self.rules["context"]
+        )
         self.allowlist = self.rules["allowlist"]
         self.keep_placeholders = self.rules["keep_placeholders"]
         self.path_parts = split_path(cfg.path_field)
