@@ -135,3 +135,27 @@ def test_each_context_rule_can_be_switched_off(tmp_path):
     result = run_curate("redact", "--rules", str(rules), input=line)
     assert result.returncode == 2
     assert b"context.assignment: unknown rule (rules: openai_keys, url_credentials" in result.stderr
+
+
+def test_redaction_counts_reach_the_summary_manifest_card_and_report(tmp_path):
+    """Counts by type over every kept record, in the run's summary, manifest, card and page."""
+    from tests.test_run import write_pipeline
+
+    docs = [
+        {"id": "1", "text": "DB_PASS=correcthorse9\nmail jane.doe@corp-mail.net"},
+        {"id": "2", "text": "AUTH_TOKEN=9f8e7d6c5b4a39281706\nbob.smith@corp-mail.net"},
+        {"id": "3", "text": "nothing to see"},
+    ]
+    (tmp_path / "d.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    write_pipeline(tmp_path, inputs=["d.jsonl"], stages="  - redact: {}\n")
+    result = run_curate("run", "pipeline.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert b"redact found: email 2, generic_secret 1, password 1" in result.stderr
+    manifest = orjson.loads((tmp_path / "out" / "manifest.json").read_bytes())
+    [stage] = manifest["stages"]
+    assert stage["found"] == {"email": 2, "generic_secret": 1, "password": 1}
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "redact found in the records it kept: email 2, generic_secret 1, password 1." in card
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Counted by the redact stage over every record it kept." in page
+    assert run_curate("verify", "out", cwd=tmp_path).returncode == 0

@@ -28,6 +28,10 @@ def print_summary(pipeline, result) -> None:
             f"{st.seconds:.2f}",
         )
     console.print(table)
+    for stage, st in zip(pipeline.stages, result.stage_stats):
+        if st.found:
+            found = ", ".join(f"{k} {v:,}" for k, v in sorted(st.found.items()))
+            console.print(f"{stage.name} found: {found}")
     shards = len(result.shards)
     size = sum(s.bytes for s in result.shards)
     line = (

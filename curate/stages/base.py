@@ -74,6 +74,9 @@ class StageStats:
     dropped: Counter = field(default_factory=Counter)
     errors: int = 0
     seconds: float = 0.0
+    # what the stage found in the records it kept, by kind (redactions by type); in the
+    # manifest as `found` when there is any
+    found: Counter = field(default_factory=Counter)
 
     def merge(self, other: StageStats) -> None:
         self.records_in += other.records_in
@@ -81,14 +84,18 @@ class StageStats:
         self.dropped.update(other.dropped)
         self.errors += other.errors
         self.seconds += other.seconds
+        self.found.update(other.found)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "records_in": self.records_in,
             "records_out": self.records_out,
             "dropped": dict(sorted(self.dropped.items())),
             "errors": self.errors,
         }
+        if self.found:
+            out["found"] = dict(sorted(self.found.items()))
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> StageStats:
@@ -98,6 +105,7 @@ class StageStats:
             Counter(data["dropped"]),
             data["errors"],
             data.get("seconds", 0.0),
+            Counter(data.get("found") or {}),
         )
 
 
@@ -165,6 +173,7 @@ class Stage:
         """The per-batch plumbing every stage shares: verdicts to kept records and new lines
         for edited ones, counts, rejects, opt-out proofs, bad lines, timing."""
         started = time.perf_counter()
+        self.found = stats.found  # `apply` counts what it finds here (see `count`)
         verdicts = self.apply_batch(batch.records)
         keep: list[int] = []
         edited: list[int] = []
@@ -207,6 +216,14 @@ class Stage:
 
     def after_batch(self) -> None:
         """Called after each batch `process` handles (e.g. to save a cache)."""
+
+    def count(self, found: Counter | dict) -> None:
+        """Add what `apply` found in a record it keeps (e.g. redactions by type) to the
+        stage's counts."""
+        target = getattr(self, "found", None)
+        if target is None:
+            target = self.found = Counter()
+        target.update(found)
 
     @staticmethod
     def meta(record: dict) -> dict:

@@ -225,6 +225,7 @@ class RedactStage(RecordStage):
         secrets = sum(n for k, n in counts.items() if k not in NOT_SECRETS)
         if self._min_secrets is not None and secrets >= self._min_secrets:
             return "too_many_secrets", {"secrets": secrets}
+        self.count(counts)
         return EDITED
 
 

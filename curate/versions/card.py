@@ -142,4 +142,8 @@ def render_card(manifest: dict) -> str:
                 f"| {st['stage']} | {st['records_in']:,} | {st['records_out']:,} | {drops} |"
             )
         lines.append("")
+        for st in manifest["stages"]:
+            if st.get("found"):
+                found = ", ".join(f"{k} {v:,}" for k, v in st["found"].items())
+                lines += [f"{st['stage']} found in the records it kept: {found}.", ""]
     return "\n".join(lines)

@@ -190,6 +190,14 @@ def _near_pairs(kept: list[dict], rejects: list[dict], fields: Fields) -> str:
 
 
 def _redactions(manifest: dict, kept: list[dict]) -> str:
+    exact = Counter()
+    for st in manifest.get("stages") or []:
+        if st.get("stage") == "redact":
+            exact.update(st.get("found") or {})
+    if exact:  # the stage's own counts over every kept record
+        return hbars(sorted(exact.items(), key=lambda kv: -kv[1]), title="redactions by kind") + (
+            '<p class="note">Counted by the redact stage over every record it kept.</p>'
+        )
     totals = Counter()
     for record in kept:
         pii = (record.get("meta") or {}).get("pii")
