@@ -24,6 +24,20 @@ class StageCommand:
     short_help: str = ""
 
 
+_BUILT: dict[tuple[str, str], click.Command] = {}
+
+
+def built(spec: StageCommand) -> click.Command:
+    """The click command of a stage command, built once per process."""
+    key = (spec.name, spec.stage)
+    command = _BUILT.get(key)
+    if command is None:
+        from curate.cli.stage_options import build_command
+
+        command = _BUILT[key] = build_command(spec)
+    return command
+
+
 class LazyStageGroup(TyperGroup):
     """A command group whose stage commands are built on first use (see the module doc)."""
 
@@ -34,9 +48,7 @@ class LazyStageGroup(TyperGroup):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            from curate.cli.stage_options import build_command
-
-            return build_command(self.lazy[name])
+            return built(self.lazy[name])
         return super().get_command(ctx, name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
@@ -62,9 +74,7 @@ class RootGroup(LazyStageGroup):
 
             covered = {spec.stage for spec in self.lazy.values()} | {"dedup_exact", "dedup_near"}
             if name in _REGISTRY and name not in covered:
-                from curate.cli.stage_options import build_command
-
-                return build_command(StageCommand(name, name, self.generic))
+                return built(StageCommand(name, name, self.generic))
         return command
 
 

@@ -29,13 +29,6 @@ def shingle_hashes(text: str, tokenizer: str = "words", n: int = 5) -> np.ndarra
     return _kernels.shingle_hashes([text], tokenizer, n)[0]
 
 
-def batch_shingle_hashes(
-    texts: list[str], tokenizer: str = "words", n: int = 5
-) -> tuple[np.ndarray, np.ndarray]:
-    """`shingle_hashes` of every text, and the document index of each hash, by document."""
-    return _kernels.shingle_hashes(texts, tokenizer, n)
-
-
 def shingles(text: str, tokenizer: str = "words", n: int = 5) -> list[bytes]:
     """The shingles themselves, as bytes, for use with `shingle_hash32` (e.g. in datasketch).
 
