@@ -286,3 +286,96 @@ def test_shipped_name_table_matches_scancode_database():
     from curate.licenses.build_names import NAMES, build
 
     assert orjson.loads(NAMES.read_bytes()) == build()
+
+
+DEP5 = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: foo
+Source: https://example.org/foo
+
+Files: *
+Copyright: 2001-2024 Foo Authors
+License: {license}
+
+Files: debian/*
+Copyright: 2024 Debian Maintainer
+License: GPL-2+
+
+License: GPL-2+
+ This program is free software; you can redistribute it and/or modify
+ it under the terms of the GNU General Public License as published by
+ the Free Software Foundation; either version 2 of the License, or
+ (at your option) any later version.
+"""
+
+
+@pytest.mark.parametrize(
+    ("short_name", "expected"),
+    [
+        ("Expat", "MIT"),
+        ("GPL-2+", "GPL-2.0-or-later"),
+        ("GPL-2", "GPL-2.0-only"),
+        ("LGPL-2.1+", "LGPL-2.1-or-later"),
+        ("Artistic or GPL-1+", "Artistic-1.0 OR GPL-1.0-or-later"),
+        ("BSD-3-clause", "BSD-3-Clause"),
+        ("LGPL-2+ and LGPL-2.1+ and Expat", "LGPL-2.0-or-later AND LGPL-2.1-or-later AND MIT"),
+        ("GPL-2+ with OpenSSL exception", "GPL-2.0-or-later WITH OpenSSL-exception"),
+        ("Apache-2.0", "Apache-2.0"),
+    ],
+)
+def test_debian_copyright_files_give_the_license_of_files_star(short_name, expected):
+    """The `Files: *` paragraph decides, in SPDX names; the GPL text quoted for `debian/*`
+    (which scancode would AND in) does not."""
+    stage = LicenseStage(LicenseConfig(scancode=False), Fields())
+    record = {"id": "d", "meta": {"path": "debian/copyright"}}
+    text = DEP5.format(license=short_name)
+    assert stage.own_license(record, text) == (expected, "debian_copyright", None)
+
+
+def test_a_debian_copyright_file_through_the_command_line():
+    record = {"id": "d", "text": DEP5.format(license="Expat"), "meta": {"path": "debian/copyright"}}
+    result = run_curate("license", "--no-scancode", input=orjson.dumps(record) + b"\n")
+    assert result.returncode == 0, result.stderr
+    info = orjson.loads(result.stdout)["meta"]["license"]
+    assert info == {"expression": "MIT", "source": "debian_copyright", "allowed": True}
+
+
+def test_an_unknown_debian_name_leaves_the_file_to_other_sources():
+    from curate.licenses.dep5 import dep5_expression
+
+    assert dep5_expression(DEP5.format(license="Tcl-BSDish-variant")) is None
+    assert dep5_expression("Files: *\nLicense: MIT\n") is None  # no DEP-5 header
+
+
+def test_one_gnu_notice_is_one_license():
+    """`or later` subsumes the version alone; an unversioned mention yields to a version."""
+    from curate.licenses.sources import one_notice
+
+    assert one_notice(["gpl-2.0", "gpl-2.0-plus"]) == ["gpl-2.0-plus"]
+    assert one_notice(["gpl-3.0-plus", "gpl-1.0-plus"]) == ["gpl-3.0-plus"]
+    assert one_notice(["gpl-2.0", "gpl-2.0-plus", "gpl-1.0-plus"]) == ["gpl-2.0-plus"]
+    assert one_notice(["lgpl-2.1-plus", "lgpl-2.0-plus"]) == ["lgpl-2.1-plus"]
+    assert one_notice(["lgpl-2.0-plus"]) == ["lgpl-2.0-plus"]  # alone it is the license
+    assert one_notice(["mit", "gpl-2.0"]) == ["mit", "gpl-2.0"]  # two licenses stay two
+
+
+GPL3_NOTICE = """# This file is part of Foo.
+#
+# Foo is free software: you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation, either version 3 of the License, or
+# (at your option) any later version.
+#
+# Foo is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+# GNU General Public License for more details.
+#
+# You should have received a copy of the GNU General Public License
+# along with Foo.  If not, see <http://www.gnu.org/licenses/>.
+"""
+
+
+def test_a_gpl3_or_later_notice_is_gpl3_or_later(stage):
+    """scancode matches the 'for more details' boilerplate as an unversioned GPL too; the
+    notice states one license."""
+    assert stage.detector._scan(GPL3_NOTICE) == "GPL-3.0-or-later"

@@ -78,7 +78,10 @@ def is_spdx(value: str) -> bool:
     """Every id in a well-formed expression is a known SPDX license or exception id."""
     from curate.licenses.policy import _LICENSING
 
-    return not _LICENSING.validate(value, strict=False).errors
+    try:
+        return not _LICENSING.validate(value, strict=False).errors
+    except Exception:  # license-expression itself fails on some invalid keys (`MIT/X`)
+        return False
 
 
 def normalize(value: str) -> str | None:
@@ -98,6 +101,29 @@ def normalize(value: str) -> str | None:
                 if alias:
                     break
     return alias
+
+
+COMBINE_VERSION = b"2:"  # bumped when `_scan` combines matches differently
+_GNU_KEY = re.compile(r"^(gpl|lgpl|agpl)-(\d\.\d)(-plus)?$")
+
+
+def one_notice(keys: list[str]) -> list[str]:
+    """A GNU notice states one license: `F-v-plus` ("or later") subsumes `F-v` matched on a
+    part of it, and an unversioned mention (`gpl-1.0-plus`, the "for more details" boilerplate)
+    yields to a versioned license of the same family."""
+    gnu = {}
+    for key in keys:
+        m = _GNU_KEY.match(key)
+        if m:
+            gnu[key] = (m.group(1), m.group(2), bool(m.group(3)))
+    drop = set()
+    for key, (family, version, plus) in gnu.items():
+        if not plus and f"{family}-{version}-plus" in gnu:
+            drop.add(key)
+        generic = (family == "gpl" and version == "1.0") or (family == "lgpl" and version == "2.0")
+        if generic and plus and any(f == family and v != version for f, v, _ in gnu.values()):
+            drop.add(key)
+    return [k for k in keys if k not in drop]
 
 
 class Detector:
@@ -120,7 +146,9 @@ class Detector:
         self._new: dict[str, str | None] = {}
 
     def detect(self, text: str) -> str | None:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        # the combination rules' version is part of the key: a cache written under older rules
+        # is not read as today's answer
+        digest = hashlib.sha256(COMBINE_VERSION + text.encode("utf-8", "surrogatepass")).hexdigest()
         if digest in self.cache:
             self.hits += 1
             return self.cache[digest]
@@ -148,6 +176,7 @@ class Detector:
         # one, plus any full notice (a header of 20+ words) — a file under two licenses has both.
         top = max(weight.values())
         keys = [k for k, w in weight.items() if w * 4 >= top or notice.get(k, 0) >= 20]
+        keys = one_notice(keys)
         combined = keys[0] if len(keys) == 1 else " AND ".join(f"({k})" for k in keys)
         try:
             return self._to_spdx(combined)

@@ -26,6 +26,7 @@ from curate.core.records import get_path, split_path
 from curate.core.rules_path import shipped_rules
 from curate.io.reader import Batch
 from curate.io.sections import read_sections, write_sections
+from curate.licenses.dep5 import dep5_expression
 from curate.licenses.policy import Policy, load_policy
 from curate.licenses.policy import Verdict as PolicyVerdict
 from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_tag
@@ -114,6 +115,9 @@ class LicenseStage(GlobalStage):
             tag = spdx_tag(text)
             if tag:
                 return tag, "spdx_tag", None
+        dep5 = dep5_expression(text) if text.startswith(("Format:", "\ufeffFormat:")) else None
+        if dep5:
+            return dep5, "debian_copyright", None
         if self.detector is not None and could_hold_license(text):
             found = self.detector.detect(text)
             if found:
