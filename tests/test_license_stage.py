@@ -315,7 +315,7 @@ License: GPL-2+
         ("GPL-2+", "GPL-2.0-or-later"),
         ("GPL-2", "GPL-2.0-only"),
         ("LGPL-2.1+", "LGPL-2.1-or-later"),
-        ("Artistic or GPL-1+", "Artistic-1.0 OR GPL-1.0-or-later"),
+        ("Artistic or GPL-1+", "Artistic-1.0-Perl OR GPL-1.0-or-later"),
         ("BSD-3-clause", "BSD-3-Clause"),
         ("LGPL-2+ and LGPL-2.1+ and Expat", "LGPL-2.0-or-later AND LGPL-2.1-or-later AND MIT"),
         ("GPL-2+ with OpenSSL exception", "GPL-2.0-or-later WITH OpenSSL-exception"),
@@ -379,3 +379,48 @@ def test_a_gpl3_or_later_notice_is_gpl3_or_later(stage):
     """scancode matches the 'for more details' boilerplate as an unversioned GPL too; the
     notice states one license."""
     assert stage.detector._scan(GPL3_NOTICE) == "GPL-3.0-or-later"
+
+
+BSD3_VARIANT = """Copyright (c) 2002 Kitware, Inc., Insight Consortium
+All rights reserved.
+
+Redistribution and use in source and binary forms, with or without
+modification, are permitted provided that the following conditions are
+met:
+
+ * Redistributions of source code must retain the above copyright notice,
+   this list of conditions and the following disclaimer.
+
+ * Redistributions in binary form must reproduce the above copyright notice,
+   this list of conditions and the following disclaimer in the documentation
+   and/or other materials provided with the distribution.
+
+ * The names of Kitware, Inc., the Insight Consortium, or the names of
+   any consortium members, or of any contributors, may not be used to
+   endorse or promote products derived from this software without
+   specific prior written permission.
+
+THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDER AND CONTRIBUTORS ``AS IS''
+AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+ARE DISCLAIMED. IN NO EVENT SHALL THE AUTHORS OR CONTRIBUTORS BE LIABLE FOR
+ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+"""
+
+
+def test_a_reworded_bsd3_text_is_bsd3(stage):
+    """Names in place of "the copyright holder" (cmake's copyright, as Debian ships it): no
+    rule matches whole, approximate matching of a short permissive text does."""
+    assert stage.detector._scan(BSD3_VARIANT) == "BSD-3-Clause"
+
+
+def test_an_unversioned_gpl_mention_in_an_lgpl_notice_is_not_a_second_license():
+    from curate.licenses.sources import one_notice
+
+    assert one_notice(["lgpl-2.1-plus", "gpl-1.0-plus"]) == ["lgpl-2.1-plus"]
+    assert one_notice(["gpl-1.0-plus"]) == ["gpl-1.0-plus"]  # alone it is what the text says

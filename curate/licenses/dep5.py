@@ -19,8 +19,8 @@ DEBIAN_NAMES = {
     "mit": "MIT",
     "mit/x11": "MIT",
     "x11": "X11",
-    "artistic": "Artistic-1.0",
-    "artistic-1": "Artistic-1.0",
+    "artistic": "Artistic-1.0-Perl",  # Debian's Artistic is Perl's (common-licenses/Artistic)
+    "artistic-1": "Artistic-1.0-Perl",
     "apache-2": "Apache-2.0",
     "apache-2.0": "Apache-2.0",
     "bsd-2-clause": "BSD-2-Clause",

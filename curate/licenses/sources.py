@@ -103,14 +103,22 @@ def normalize(value: str) -> str | None:
     return alias
 
 
-COMBINE_VERSION = b"2:"  # bumped when `_scan` combines matches differently
+COMBINE_VERSION = b"3:"  # bumped when `_scan` combines matches differently
+# texts of the permissive families whose wording varies (BSD, MIT, ISC): short enough to be
+# the license itself rather than a source file with a header
+VARIANT_MARKERS = re.compile(
+    r"(?i)redistribution and use in source and binary forms|permission is hereby granted"
+    r"|permission to use, copy, modify"
+)
+VARIANT_CHARS = 6000
+VARIANT_COVERAGE = 80.0
 _GNU_KEY = re.compile(r"^(gpl|lgpl|agpl)-(\d\.\d)(-plus)?$")
 
 
 def one_notice(keys: list[str]) -> list[str]:
     """A GNU notice states one license: `F-v-plus` ("or later") subsumes `F-v` matched on a
-    part of it, and an unversioned mention (`gpl-1.0-plus`, the "for more details" boilerplate)
-    yields to a versioned license of the same family."""
+    part of it, and an unversioned mention (`gpl-1.0-plus`, the "for more details" boilerplate,
+    also inside LGPL notices) yields to a versioned GNU license."""
     gnu = {}
     for key in keys:
         m = _GNU_KEY.match(key)
@@ -120,8 +128,15 @@ def one_notice(keys: list[str]) -> list[str]:
     for key, (family, version, plus) in gnu.items():
         if not plus and f"{family}-{version}-plus" in gnu:
             drop.add(key)
-        generic = (family == "gpl" and version == "1.0") or (family == "lgpl" and version == "2.0")
-        if generic and plus and any(f == family and v != version for f, v, _ in gnu.values()):
+        if family == "gpl" and version == "1.0" and plus:  # "the GNU GPL", no version
+            if any(k != key for k in gnu):  # any versioned GNU license states the notice
+                drop.add(key)
+        elif (
+            family == "lgpl"
+            and version == "2.0"
+            and plus
+            and any(f == "lgpl" and v != version for f, v, _ in gnu.values())
+        ):
             drop.add(key)
     return [k for k in keys if k not in drop]
 
@@ -159,16 +174,13 @@ class Detector:
         return expression
 
     def _scan(self, text: str) -> str | None:
-        matches = self.index.match(query_string=text, approximate=False)
-        weight: dict[str, int] = {}
-        notice: dict[str, int] = {}
-        for match in matches:
-            rule = match.rule
-            expression = rule.license_expression
-            if expression and expression not in VAGUE:
-                weight[expression] = weight.get(expression, 0) + match.len()
-                if rule.is_license_notice or rule.is_license_tag:
-                    notice[expression] = max(notice.get(expression, 0), match.len())
+        weight, notice = self._weigh(self.index.match(query_string=text, approximate=False))
+        if not weight and len(text) <= VARIANT_CHARS and VARIANT_MARKERS.search(text):
+            # a permissive license text reworded (names in place of "the copyright holder", a
+            # clause added): exact matching finds no rule whole; approximate matching (~0.2 s)
+            # is spent only on such short texts, and must cover most of a rule
+            matches = self.index.match(query_string=text, approximate=True)
+            weight, notice = self._weigh(m for m in matches if m.coverage() >= VARIANT_COVERAGE)
         if not weight:
             return None
         # A license text that mentions others in passing (CPython's LICENSE names the GPL in
@@ -182,6 +194,20 @@ class Detector:
             return self._to_spdx(combined)
         except Exception:  # an expression scancode itself cannot render: treat as no answer
             return None
+
+    @staticmethod
+    def _weigh(matches) -> tuple[dict[str, int], dict[str, int]]:
+        """Matched tokens per expression, and the longest notice or tag per expression."""
+        weight: dict[str, int] = {}
+        notice: dict[str, int] = {}
+        for match in matches:
+            rule = match.rule
+            expression = rule.license_expression
+            if expression and expression not in VAGUE:
+                weight[expression] = weight.get(expression, 0) + match.len()
+                if rule.is_license_notice or rule.is_license_tag:
+                    notice[expression] = max(notice.get(expression, 0), match.len())
+        return weight, notice
 
     def save(self) -> None:
         """Append this run's new results to the persistent cache."""
