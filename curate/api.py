@@ -29,7 +29,7 @@ from curate.core.fields import Fields
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import Batch, parse_lines, read_batches
 from curate.io.sources import expand_inputs
-from curate.stages import get_stage_class
+from curate.stages import configure, get_stage_class
 from curate.stages import stage_names as _registered
 from curate.stages.base import Context, Stage, StageStats
 
@@ -39,18 +39,7 @@ BATCH_RECORDS = 1000  # records of an in-memory iterable per batch
 
 def make_stage(name: str, options: dict[str, Any], fields: Fields) -> Stage:
     """A stage from its registry name and config keys, validated as YAML is."""
-    from pydantic import ValidationError
-
-    from curate.config.validation import first_error
-
-    cls = get_stage_class(name)
-    try:
-        config = cls.Config(**options)
-    except ValidationError as exc:
-        loc, problem = first_error(exc, model=cls.Config)
-        where = ".".join(str(p) for p in loc)
-        raise ConfigError(f"{name}: {where + ': ' if where else ''}{problem}") from None
-    return cls(config, fields)
+    return get_stage_class(name)(configure(name, options), fields)
 
 
 @dataclass(frozen=True)
@@ -90,13 +79,15 @@ class Records:
         self.errors = 0  # bad lines skipped or quarantined by the last iteration
         if self.on_error is OnError.quarantine and self.quarantine is None:
             raise UsageError("on_error='quarantine' needs quarantine=PATH")
-        for step in steps:  # bad options fail here, at the call, not when iterated
-            make_stage(step.name, step.options, self.fields)
 
     # ---- building the chain ---------------------------------------------------------------
 
     def apply(self, stage: str, **options: Any) -> Records:
-        """This stream through the stage `stage` (a YAML stage name) configured by `options`."""
+        """This stream through the stage `stage` (a YAML stage name) configured by `options`.
+
+        Bad options fail here, at the call; the stage itself (its rules, indexes) is built
+        only when the records are iterated or written."""
+        configure(stage, options)
         return Records(
             paths=self._paths,
             items=self._items,
@@ -239,9 +230,7 @@ class Records:
             out,
             self.batches(),
             fields=self.fields,
-            stages=lambda: self._last_stages,
-            stats=lambda: self.stats,
-            errors=lambda: self.errors,
+            processed=lambda: (self._last_stages, self.stats, self.errors),
             shard_size=shard_size,
             shard_records=shard_records,
             split_by=split_by,

@@ -100,4 +100,18 @@ def test_help_lists_choices_and_stage_names():
     text = run_curate("run", "--help").stdout.decode()
     for name in stage_names():
         assert name in text, name
-    assert app  # the app imports without building every stage command
+    assert app
+
+
+def test_starting_the_cli_imports_no_stage():
+    """Stage commands are built on first use: `curate cat` does not pay for detect-secrets,
+    numpy or scancode."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from curate.cli import app; "
+        "print(sorted(m for m in sys.modules if m.startswith('curate.stages')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

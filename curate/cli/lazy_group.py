@@ -21,7 +21,6 @@ class StageCommand:
     stage: str
     body: Callable[..., Any]
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> older names
-    short_help: str = ""
 
 
 _BUILT: dict[tuple[str, str], click.Command] = {}
@@ -69,11 +68,12 @@ class RootGroup(LazyStageGroup):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
-        if command is None and self.generic is not None and "." not in name:
-            from curate.stages import _REGISTRY
+        if command is None and self.generic is not None:
+            from curate.stages import stage_names
 
-            covered = {spec.stage for spec in self.lazy.values()} | {"dedup_exact", "dedup_near"}
-            if name in _REGISTRY and name not in covered:
+            groups = (RootGroup, DedupGroup)
+            covered = {spec.stage for group in groups for spec in group.lazy.values()}
+            if name in stage_names() and name not in covered:
                 return built(StageCommand(name, name, self.generic))
         return command
 

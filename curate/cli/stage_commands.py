@@ -36,20 +36,16 @@ VerboseOpt = Annotated[
 
 
 def build_stage(name: str, options: dict, fields: Fields) -> Stage:
-    """Validate CLI options against the stage's config model, exactly as YAML is validated."""
-    from pydantic import ValidationError
+    """Validate CLI options against the stage's config model, exactly as YAML is validated;
+    a problem names the option."""
+    from curate.stages import StageOptionsError, configure, get_stage_class
 
-    from curate.config.validation import first_error
-    from curate.stages import get_stage_class
-
-    cls = get_stage_class(name)
     try:
-        config = cls.Config(**{k: v for k, v in options.items() if v is not None})
-    except ValidationError as exc:
-        loc, problem = first_error(exc, model=cls.Config)
-        where = "--" + "-".join(str(p) for p in loc).replace("_", "-") if loc else ""
-        raise UsageError(f"{name}: {where + ': ' if where else ''}{problem}") from None
-    return cls(config, fields)
+        config = configure(name, {k: v for k, v in options.items() if v is not None})
+    except StageOptionsError as exc:
+        where = "--" + "-".join(str(p) for p in exc.loc).replace("_", "-") if exc.loc else ""
+        raise UsageError(f"{name}: {where + ': ' if where else ''}{exc.problem}") from None
+    return get_stage_class(name)(config, fields)
 
 
 def summary_line(stage: Stage, stats: StageStats) -> str:

@@ -22,15 +22,15 @@ from pydantic import (
     model_validator,
 )
 
-from curate.config.validation import first_error
 from curate.core.errors import CurateError
 from curate.core.fields import Fields
 from curate.core.limits import MAX_WORKERS
+from curate.core.validation import first_error
 from curate.core.yamlconf import LocatedYaml, load_yaml
 from curate.io.policy import OnError
 from curate.io.sources import expand_inputs
 from curate.io.writer import parse_size
-from curate.stages import get_stage_class, stage_names
+from curate.stages import StageOptionsError, configure, get_stage_class, stage_names
 from curate.stages.base import Stage, StageConfig
 
 
@@ -208,10 +208,9 @@ def _build_stage(doc: LocatedYaml, index: int, item: Any, fields: Fields, base_d
         raise doc.error(loc + (name,), "expected a mapping of options")
     options = resolve_stage_paths(cls.Config, options, base_dir)
     try:
-        config = cls.Config(**options)
-    except ValidationError as exc:
-        where, problem = first_error(exc, loc + (name,), model=cls.Config)
-        raise doc.error(where, problem) from None
+        config = configure(name, options)
+    except StageOptionsError as exc:
+        raise doc.error(loc + (name, *exc.loc), exc.problem) from None
     try:
         return cls(config, fields)
     except CurateError as exc:

@@ -494,31 +494,6 @@ def jaccard(const uint32_t[::1] x, const uint32_t[::1] y) -> float:
                           &y[0] if y.shape[0] else &empty, y.shape[0])
 
 
-def signatures(const uint32_t[::1] hashes, const int64_t[::1] doc_of, Py_ssize_t ndocs,
-               const uint32_t[::1] a, const uint32_t[::1] b):
-    """Signatures from shingle hashes grouped by document (as `shingle_hashes` returns them)."""
-    cdef Py_ssize_t perms = a.shape[0], count = hashes.shape[0], lo = 0, hi, d, i
-    if doc_of.shape[0] != count:
-        raise ValueError("hashes and doc_of differ in length")
-    sigs = np.full((ndocs, perms), 0xFFFFFFFF, dtype=np.uint32)
-    cdef uint32_t[:, ::1] vsig = sigs
-    cdef vector[uint32_t] mixed
-    with nogil:
-        while lo < count:
-            d = doc_of[lo]
-            hi = lo
-            mixed.clear()
-            while hi < count and doc_of[hi] == d:
-                mixed.push_back(fmix32(hashes[hi]))
-                hi += 1
-            if d < 0 or d >= ndocs:
-                with gil:
-                    raise IndexError(f"document {d} out of range")
-            curate_minhash_update(&vsig[d, 0], &a[0], &b[0], perms, mixed.data(), mixed.size())
-            lo = hi
-    return sigs
-
-
 cdef class NearDecider:
     """The near-duplicate decision rule over the records kept so far (see `curate.dedup.lsh`).
 

@@ -79,10 +79,7 @@ AFTER_NAME = re.compile(
     r"""["']?\s*(?P<op>:=|=>|==?|:)[ \t]*"""
     r"""(?P<value>"[^"\n]{1,300}"|'[^'\n]{1,300}'|`[^`\n]{1,300}`|[^\s"'`,;#)\]}][^\s"'`,;)\]}]{0,299})"""
 )
-ASSIGNMENT = re.compile(
-    r"""(?P<name>[A-Za-z_][\w.-]{0,80})["']?\s*(?P<op>:=|=>|==?|:)[ \t]*"""
-    r"""(?P<value>"[^"\n]{1,300}"|'[^'\n]{1,300}'|`[^`\n]{1,300}`|[^\s"'`,;#)\]}][^\s"'`,;)\]}]{0,299})"""
-)
+ASSIGNMENT = re.compile(r"(?P<name>[A-Za-z_][\w.-]{0,80})" + AFTER_NAME.pattern)
 CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 REFERENCE = re.compile(
     r"^(?:\$|%|\{\{|<|env:|vault:|secret:|ref:|os\.|process\.env|getenv|config\.|settings\.|self\.)",
@@ -181,22 +178,25 @@ class ContextScanner:
         self.enabled = set(RULES) if enabled is None else enabled
         self.on = on  # whether a detector type is switched on
 
-    def scan(self, text: str) -> list[Span]:
+    def scan(self, text: str, lowered: str | None = None) -> list[Span]:
+        """Every enabled rule's spans; `lowered` is `text.lower()` when the caller has it."""
+        lowered = text.lower() if lowered is None else lowered
         spans: list[Span] = []
         for rule in RULES:
             if rule in self.enabled:
-                spans.extend(s for s in getattr(self, "_" + rule)(text) if self.on(s.kind))
+                found = getattr(self, "_" + rule)(text, lowered)
+                spans.extend(s for s in found if self.on(s.kind))
         return spans
 
     @staticmethod
     def _value(match: re.Match, kind: str, group: str = "value") -> Span:
         return Span(match.start(group), match.end(group), kind)
 
-    def _assignments(self, text: str) -> Iterator[Span]:
+    def _assignments(self, text: str, lowered: str) -> Iterator[Span]:
         if "=" not in text and ":" not in text:
             return
         seen = -1
-        for hint_start, hint_end in _hints(text):
+        for hint_start, hint_end in _hints(text, lowered):
             # the whole name around the hint, then what follows it: `NAME = value`
             name_start = hint_start
             floor = max(0, name_start - 80)
@@ -237,8 +237,8 @@ class ContextScanner:
             start = m.start("value") + (1 if quoted else 0)
             yield Span(start, start + len(value), kind)
 
-    def _connection_strings(self, text: str) -> Iterator[Span]:
-        for start, end in _lines_with(text, ("pwd", "pass")):
+    def _connection_strings(self, text: str, lowered: str) -> Iterator[Span]:
+        for start, end in _lines_with(text, lowered, ("pwd", "pass")):
             if ";" in text[start:end]:  # `password = x` alone is the assignment rule's
                 for m in CONNECTION.finditer(text, start, end):
                     if plausible(m.group("value"), "password"):
@@ -247,24 +247,24 @@ class ContextScanner:
                 if plausible(m.group("value"), "password"):
                     yield self._value(m, "password")
 
-    def _cli_flags(self, text: str) -> Iterator[Span]:
-        for start, end in _lines_with(text, ("pass",)):
+    def _cli_flags(self, text: str, lowered: str) -> Iterator[Span]:
+        for start, end in _lines_with(text, lowered, ("pass",)):
             for m in FLAG.finditer(text, start, end):
                 if plausible(m.group("value"), "password"):
                     yield self._value(m, "password")
-        for start, end in _lines_with(text, ("mysql",)):
+        for start, end in _lines_with(text, lowered, ("mysql",)):
             for m in MYSQL_P.finditer(text, start, end):
                 if plausible(m.group("value"), "password"):
                     yield self._value(m, "password")
 
-    def _login_args(self, text: str) -> Iterator[Span]:
+    def _login_args(self, text: str, lowered: str) -> Iterator[Span]:
         words = ("login", "log_in", "auth", "signin", "sign_in", "set_password")
-        for start, end in _lines_with(text, words):
+        for start, end in _lines_with(text, lowered, words):
             for m in LOGIN_CALL.finditer(text, start, end):
                 if plausible(m.group("value"), "password"):
                     yield self._value(m, "password")
 
-    def _k8s_secrets(self, text: str) -> Iterator[Span]:
+    def _k8s_secrets(self, text: str, lowered: str) -> Iterator[Span]:
         if "Secret" not in text or not K8S_SECRET.search(text):
             return
         for block in K8S_DATA.finditer(text):
@@ -282,8 +282,7 @@ class ContextScanner:
                         yield Span(at + m.start("value"), at + m.end("value"), "generic_secret")
                 at = end + 1
 
-    def _auth_headers(self, text: str) -> Iterator[Span]:
-        lowered = text.lower()
+    def _auth_headers(self, text: str, lowered: str) -> Iterator[Span]:
         if "basic" in lowered:
             yield from (self._value(m, "basic_auth") for m in BASIC_HEADER.finditer(text))
         if "bearer" in lowered:
@@ -291,22 +290,21 @@ class ContextScanner:
                 if plausible(m.group("value"), "generic_secret"):
                     yield self._value(m, "generic_secret")
 
-    def _url_credentials(self, text: str) -> Iterator[Span]:
+    def _url_credentials(self, text: str, lowered: str) -> Iterator[Span]:
         if "://" not in text:
             return
-        for start, end in _lines_with(text, ("@",)):
+        for start, end in _lines_with(text, lowered, ("@",)):
             for m in URL_CREDENTIALS.finditer(text, start, end):
                 if plausible(m.group("value"), "password"):
                     yield self._value(m, "basic_auth")
 
-    def _openai_keys(self, text: str) -> Iterator[Span]:
+    def _openai_keys(self, text: str, lowered: str) -> Iterator[Span]:
         if "sk-" in text:
             yield from (
                 Span(m.start(), m.end(), "openai_key") for m in OPENAI_LEGACY.finditer(text)
             )
 
-    def _obfuscated_emails(self, text: str) -> Iterator[Span]:
-        lowered = text.lower()
+    def _obfuscated_emails(self, text: str, lowered: str) -> Iterator[Span]:
         if not any(h in lowered for h in ("at]", "at)", "at}", "%40", "&#")):
             return
         for m in OBFUSCATED_EMAIL.finditer(text):
@@ -330,10 +328,9 @@ def _line_start(text: str, at: int) -> bool:
 HINT_WORDS = ("pass", "pwd", "pword", "secret", "token", "key", "credential")
 
 
-def _hints(text: str) -> list[tuple[int, int]]:
+def _hints(text: str, lowered: str) -> list[tuple[int, int]]:
     """Where the names' words occur, in order: `str.find` on the lowercased text (~20x a
     case-insensitive regex alternation), or the regex when lowercasing changes the length."""
-    lowered = text.lower()
     if len(lowered) != len(text):
         return [m.span() for m in NAME_HINT.finditer(text)]
     found = []
@@ -346,10 +343,9 @@ def _hints(text: str) -> list[tuple[int, int]]:
     return found
 
 
-def _lines_with(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+def _lines_with(text: str, lowered: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
     """(start, end) of each line holding one of `words` (any case), in order: the rules'
     regexes run on those lines only."""
-    lowered = text.lower()
     if len(lowered) != len(text):
         lowered = text  # lowercasing moved offsets: look for the words as written
     starts: set[int] = set()

@@ -220,13 +220,14 @@ class SecretScanner:
         for kind, pattern in TOKENS.items():
             if self.on(kind) and any(hint in text for hint in TOKEN_HINTS[kind]):
                 spans.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text))
-        spans.extend(self.context.scan(text))
-        spans.extend(self._plugin_spans(text, path))
+        lowered = text.lower()  # shared by the context rules and the plugins' pre-filter
+        spans.extend(self.context.scan(text, lowered))
+        spans.extend(self._plugin_spans(text, path, lowered))
         return merge(spans)
 
     # ---- detect-secrets on the lines that might hold something ---------------------------------
 
-    def _plugin_spans(self, text: str, path: str | None) -> list[Span]:
+    def _plugin_spans(self, text: str, path: str | None, lowered: str) -> list[Span]:
         out: list[Span] = []
         filetype = determine_file_type(path or "")
         keyword_regexes = REGEX_BY_FILETYPE.get(filetype, QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
@@ -235,7 +236,7 @@ class SecretScanner:
             r"(^|/)(tests?|testdata|fixtures?)/|(^|/)test_|_test\.", path or ""
         )
         offset = 0
-        hits = {m.start() for m in PREFILTER_WORDS.finditer(text.lower())}
+        hits = {m.start() for m in PREFILTER_WORDS.finditer(lowered)}
         hits.update(m.start() for m in PREFILTER_QUOTED.finditer(text))
         if "://" in text:
             hits.update(m.start() for m in PREFILTER_URL_AUTH.finditer(text))

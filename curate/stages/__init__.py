@@ -7,8 +7,12 @@ only for the stages that need them.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
-from curate.core.errors import UsageError
+from pydantic import ValidationError
+
+from curate.core.errors import ConfigError, UsageError
+from curate.core.validation import first_error
 from curate.stages.base import Context, GlobalStage, RecordStage, Stage, StageConfig, StageStats
 
 _REGISTRY: dict[str, str] = {
@@ -35,13 +39,35 @@ def get_stage_class(name: str) -> type[Stage]:
     return getattr(importlib.import_module(module), attr)
 
 
+class StageOptionsError(ConfigError):
+    """A stage's options rejected by its config model: the key path and the problem, for each
+    caller to name in its own terms (YAML key path, command-line option, API argument)."""
+
+    def __init__(self, stage: str, loc: tuple, problem: str) -> None:
+        self.stage, self.loc, self.problem = stage, loc, problem
+        where = ".".join(str(p) for p in loc)
+        super().__init__(f"{stage}: {where + ': ' if where else ''}{problem}")
+
+
+def configure(name: str, options: dict[str, Any]) -> StageConfig:
+    """The stage's config from its options, validated as every caller validates it."""
+    model = get_stage_class(name).Config
+    try:
+        return model(**options)
+    except ValidationError as exc:
+        loc, problem = first_error(exc, model=model)
+        raise StageOptionsError(name, loc, problem) from None
+
+
 __all__ = [
     "Context",
     "GlobalStage",
     "RecordStage",
     "Stage",
     "StageConfig",
+    "StageOptionsError",
     "StageStats",
+    "configure",
     "get_stage_class",
     "stage_names",
 ]

@@ -147,6 +147,7 @@ class Stage:
     def __init__(self, config: StageConfig, fields: Fields | None = None):
         self.config = config
         self.fields = fields or Fields()
+        self.found: Counter = Counter()  # what `apply` counted in the current batch
         self.setup()
 
     def setup(self) -> None:
@@ -173,8 +174,9 @@ class Stage:
         """The per-batch plumbing every stage shares: verdicts to kept records and new lines
         for edited ones, counts, rejects, opt-out proofs, bad lines, timing."""
         started = time.perf_counter()
-        self.found = stats.found  # `apply` counts what it finds here (see `count`)
+        self.found = Counter()
         verdicts = self.apply_batch(batch.records)
+        stats.found.update(self.found)
         keep: list[int] = []
         edited: list[int] = []
         dropped = stats.dropped
@@ -220,10 +222,7 @@ class Stage:
     def count(self, found: Counter | dict) -> None:
         """Add what `apply` found in a record it keeps (e.g. redactions by type) to the
         stage's counts."""
-        target = getattr(self, "found", None)
-        if target is None:
-            target = self.found = Counter()
-        target.update(found)
+        self.found.update(found)
 
     @staticmethod
     def meta(record: dict) -> dict:

@@ -78,9 +78,7 @@ def write_batches(
     batches: Iterable[Batch],
     *,
     fields: Fields,
-    stages: Callable[[], list],
-    stats: Callable[[], list[dict]],
-    errors: Callable[[], int],
+    processed: Callable[[], tuple[list, list[dict], int]],
     shard_size: str | int = "256MB",
     shard_records: int | None = None,
     level: int = 3,
@@ -91,7 +89,8 @@ def write_batches(
     overwrite: bool = False,
 ) -> dict:
     """Records that come from memory (the Python API), through their stages, into a dataset
-    version; `stats` and `errors` are read once the batches are spent. Returns the manifest."""
+    version. `processed()` gives (stages, their counts, bad lines) once the batches are spent.
+    Returns the manifest."""
     with folder_lock(out_dir):
         prepare_output(out_dir, overwrite)
         args = {"shard_bytes": parse_size(shard_size), "shard_records": shard_records}
@@ -99,8 +98,7 @@ def write_batches(
         shards, composition = write_batch_stream(writer, batches, fields)
         if format == "parquet":
             shards = _to_parquet(out_dir, shards)
-        stage_list = stages()
-        counts = stats()
+        stage_list, counts, errors = processed()
         records = sum(s.records for s in shards)
         parts = ManifestParts(
             name=name or out_dir.resolve().name,
@@ -119,10 +117,10 @@ def write_batches(
             shards=shards,
             stages=counts,
             totals={
-                "records_in": (counts[0]["records_in"] if counts else records) + errors(),
+                "records_in": (counts[0]["records_in"] if counts else records) + errors,
                 "records_out": records,
                 "rejected": sum(sum(c["dropped"].values()) for c in counts),
-                "errors": errors(),
+                "errors": errors,
                 "empty_lines": 0,
             },
             composition=composition.to_manifest(),
