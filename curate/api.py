@@ -119,6 +119,19 @@ class Records:
         and SPDX tags only)."""
         return self.apply("license", **options)
 
+    def langid(self, **options: Any) -> Records:
+        """Set `meta.natural_language` (ISO 639) and its score on prose records."""
+        return self.apply("langid", **options)
+
+    def quality(self, **options: Any) -> Records:
+        """Compute `meta.quality` signals and drop by a preset's thresholds (`preset="gopher"`)."""
+        return self.apply("quality", **options)
+
+    def decontaminate(self, **options: Any) -> Records:
+        """Drop (or annotate) records that share long n-grams with evaluation sets
+        (`evals=[PATH, ...]`)."""
+        return self.apply("decontaminate", **options)
+
     def dedup_exact(self, **options: Any) -> Records:
         """Drop exact duplicates (SHA-256 of the normalised text or a key), keeping the first."""
         return self.apply("dedup_exact", **options)

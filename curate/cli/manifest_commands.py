@@ -10,6 +10,7 @@ import orjson
 import typer
 
 from curate.cli import app
+from curate.versions.composition import DIMENSIONS
 
 manifest_app = typer.Typer(help="Inspect dataset manifests.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")
@@ -192,7 +193,7 @@ def manifest_show_command(
                 f"{st['errors']:,}",
             )
         console.print(table)
-    for dim in ("subset", "language", "license"):
+    for dim in DIMENSIONS:
         rows = m["composition"].get(dim) or {}
         if not rows:
             continue

@@ -140,6 +140,27 @@ license_body = pipe_body(
     Example: curate cat code.jsonl.zst | curate license --cache .license-cache.jsonl > permissive.jsonl
     """,
 )
+langid_body = pipe_body(
+    "langid",
+    """Write meta.natural_language (ISO 639) and its score for prose records (fastText lid.176).
+
+    Example: curate cat web.jsonl.zst | curate langid --keep en --keep de | jq -r .meta.natural_language
+    """,
+)
+quality_body = pipe_body(
+    "quality",
+    """Compute quality signals into meta.quality and drop by a preset's thresholds (gopher, c4, code).
+
+    Example: curate cat web.jsonl.zst | curate quality --preset gopher > kept.jsonl
+    """,
+)
+decontaminate_body = pipe_body(
+    "decontaminate",
+    """Drop (or annotate) records sharing a long n-gram with evaluation sets (e.g. HumanEval).
+
+    Example: curate cat code.jsonl.zst | curate decontaminate --eval HumanEval.jsonl.gz > clean.jsonl
+    """,
+)
 
 
 dedup_app = typer.Typer(cls=DedupGroup, help="Exact and near deduplication.", no_args_is_help=True)
@@ -158,6 +179,14 @@ RootGroup.lazy.update(
             aliases={"fields": ("--field",), "drop_if.min_secrets": ("--drop-min-secrets",)},
         ),
         "license": StageCommand("license", "license", license_body),
+        "langid": StageCommand("langid", "langid", langid_body),
+        "quality": StageCommand("quality", "quality", quality_body),
+        "decontaminate": StageCommand(
+            "decontaminate",
+            "decontaminate",
+            decontaminate_body,
+            aliases={"evals": ("--eval",), "eval_fields": ("--eval-field",)},
+        ),
     }
 )
 DedupGroup.lazy.update(

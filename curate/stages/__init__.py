@@ -21,6 +21,9 @@ _REGISTRY: dict[str, str] = {
     "optout": "curate.stages.optout:OptoutStage",
     "redact": "curate.stages.redact:RedactStage",
     "tag": "curate.stages.tag:TagStage",
+    "langid": "curate.stages.langid:LangidStage",
+    "quality": "curate.stages.quality:QualityStage",
+    "decontaminate": "curate.stages.decontaminate:DecontaminateStage",
     "dedup_exact": "curate.stages.dedup_exact:DedupExactStage",
     "dedup_near": "curate.stages.dedup_near:DedupNearStage",
 }

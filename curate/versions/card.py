@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import yaml
 
+from curate.versions.composition import DIMENSIONS
+
 SIZE_CATEGORIES = [
     (1_000, "n<1K"),
     (10_000, "1K<n<10K"),
@@ -116,7 +118,7 @@ def render_card(manifest: dict) -> str:
         "`manifest.json` (check them with `curate verify`).",
         "",
     ]
-    for dim in ("subset", "language", "license"):
+    for dim in DIMENSIONS:
         rows = comp.get(dim) or {}
         if not rows:
             continue

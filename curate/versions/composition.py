@@ -1,7 +1,8 @@
-"""What a dataset is made of: records and text bytes per subset, language and license.
+"""What a dataset is made of: records and text bytes per subset, language (of files: code,
+markup, prose formats), natural language and license.
 
 Filled from whatever annotations the stages wrote (`meta.subset`, `meta.language`,
-`meta.license`); absent annotations give empty maps, never guesses.
+`meta.natural_language`, `meta.license`); absent annotations give empty maps, never guesses.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from curate.core.records import get_path
 DIMENSIONS = {
     "subset": ("meta", "subset"),
     "language": ("meta", "language"),
+    "natural_language": ("meta", "natural_language"),
     "license": ("meta", "license"),
 }
+# written only when some record has one: manifests of datasets without it keep their bytes
+OPTIONAL_DIMENSIONS = frozenset({"natural_language"})
 
 
 def _values(value) -> list[str]:
@@ -86,5 +90,6 @@ class Composition:
                     "share_records_pct": round(100 * n / self.records, 4) if self.records else 0.0,
                     "share_bytes_pct": round(100 * size / self.bytes, 4) if self.bytes else 0.0,
                 }
-            out[dim] = rows
+            if rows or dim not in OPTIONAL_DIMENSIONS:
+                out[dim] = rows
         return out

@@ -23,6 +23,7 @@ from curate.io.dataset_files import shard_paths
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import read_batches
 from curate.io.sources import Source
+from curate.versions.composition import DIMENSIONS
 from curate.versions.manifest import load_manifest
 
 _ABSENT = object()
@@ -154,7 +155,7 @@ def diff_records(
 def composition_delta(man_a: dict, man_b: dict) -> dict:
     out: dict = {}
     comp_a, comp_b = man_a.get("composition", {}), man_b.get("composition", {})
-    for dim in ("subset", "language", "license"):
+    for dim in DIMENSIONS:
         rows_a, rows_b = comp_a.get(dim) or {}, comp_b.get(dim) or {}
         delta = {}
         for value in sorted(set(rows_a) | set(rows_b)):

