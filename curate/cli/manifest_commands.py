@@ -203,7 +203,7 @@ def manifest_show_command(
             "% records",
             "bytes",
             "% bytes",
-            title=f"composition by {dim}",
+            title=f"composition by {dim.replace('_', ' ')}",
             title_justify="left",
         )
         for value, row in rows.items():

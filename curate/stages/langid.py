@@ -62,6 +62,7 @@ class LangidStage(RecordStage):
             Path(cfg.languages) if cfg.languages else shipped_rules("languages.yaml")
         )
         types = load_languages(self.languages_path).types
+        self._table_size = len(types)
         # meta.language values that name code: skipped unless `code: true`
         self._code = frozenset(n for n, t in types.items() if t != "prose")
         self._keep = frozenset(cfg.keep)
@@ -72,7 +73,7 @@ class LangidStage(RecordStage):
             model["path"] = SHIPPED_MODEL_NAME
         return [
             model,
-            self.resource("languages", self.languages_path, len(self._code), base_dir),
+            self.resource("languages", self.languages_path, self._table_size, base_dir),
         ]
 
     def apply(self, record: dict) -> Verdict:

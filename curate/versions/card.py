@@ -83,7 +83,9 @@ def _unlabelled_row(comp: dict, rows: dict, dim: str) -> list[str]:
         return []
     share = 100 * records / comp["records"] if comp.get("records") else 0.0
     share_bytes = 100 * size / comp["bytes"] if comp.get("bytes") else 0.0
-    return [f"| (no {dim}) | {records:,} | {share:.2f} | {size:,} | {share_bytes:.2f} |"]
+    return [
+        f"| (no {dim.replace('_', ' ')}) | {records:,} | {share:.2f} | {size:,} | {share_bytes:.2f} |"
+    ]
 
 
 def _is_parquet(shards: list[dict]) -> bool:
@@ -123,9 +125,9 @@ def render_card(manifest: dict) -> str:
         if not rows:
             continue
         lines += [
-            f"## Composition by {dim}",
+            f"## Composition by {dim.replace('_', ' ')}",
             "",
-            f"| {dim} | records | % records | bytes | % bytes |",
+            f"| {dim.replace('_', ' ')} | records | % records | bytes | % bytes |",
             "|---|---:|---:|---:|---:|",
         ]
         for value, row in rows.items():

@@ -135,8 +135,11 @@ def _composition(manifest: dict) -> str:
         if dim != "license":
             rest = comp.get("records", 0) - sum(r["records"] for r in rows.values())
             if rest > 0:
-                bars.append((f"(no {dim})", rest))
-        parts.append(f"<h3>by {dim}</h3>" + hbars(bars, title=f"records by {dim}"))
+                bars.append((f"(no {dim.replace('_', ' ')})", rest))
+        parts.append(
+            f"<h3>by {dim.replace('_', ' ')}</h3>"
+            + hbars(bars, title=f"records by {dim.replace('_', ' ')}")
+        )
         if len(items) > 25:
             parts.append(f'<p class="note">the 25 largest of {len(items)} values</p>')
     return "".join(parts) or '<p class="note">No subset, language or license was recorded.</p>'
