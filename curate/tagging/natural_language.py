@@ -64,11 +64,7 @@ class LanguageModel:
             return UNDETERMINED, 0.0
         # fastText reads one line: newlines are spaces
         line = sample.replace("\n", " ") + "\n"
-        try:
-            found = self._predict(line, 1, 0.0, "replace")
-        except TypeError:  # lone surrogates: not convertible to UTF-8 as they are
-            line = line.encode("utf-8", "replace").decode("utf-8")
-            found = self._predict(line, 1, 0.0, "replace")
+        found = self._predict(line, 1, 0.0, "replace")  # (curate's readers refuse surrogates)
         if not found:
             return UNDETERMINED, 0.0
         score, label = found[0]
