@@ -182,6 +182,7 @@ def test_run_of_a_dict_equals_the_yaml_run_byte_for_byte(tmp_path, monkeypatch):
         "optout",
         "filter",
         "tag",
+        "langid",
         "redact",
         "dedup_exact",
         "dedup_near",

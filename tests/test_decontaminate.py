@@ -11,6 +11,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import curate
 from curate.decontam.ngrams import build_index
@@ -154,3 +156,26 @@ def test_a_bad_evaluation_file_is_a_located_error(tmp_path, line, message):
     assert done.returncode != 0
     err = done.stderr.decode()
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöü0123456789", min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    item=st.lists(WORD, min_size=13, max_size=40),
+    before=st.lists(WORD, max_size=20),
+    after=st.lists(WORD, max_size=20),
+    cut=st.integers(min_value=0, max_value=27),
+)
+def test_any_13_consecutive_item_words_are_found_and_12_never_alone(item, before, after, cut):
+    from curate.decontam.ngrams import NgramIndex
+
+    index = NgramIndex("words", 13)
+    index.add("bench", "item-1", " ".join(item))
+    cut = min(cut, len(item) - 13)
+    shared = item[cut : cut + 13]
+    text = ", ".join([*before, *shared, *after]).upper()
+    assert index.first_match(text) == ("bench", "item-1")
+    # a record made only of 12 of the item's words holds no 13-gram at all
+    assert index.first_match(" ".join(shared[:12])) is None

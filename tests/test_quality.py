@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import curate
 from curate.core.rules_path import shipped_rules
@@ -254,3 +256,17 @@ def test_bad_options_are_one_line_errors(args, message):
     assert done.returncode == 2
     err = done.stderr.decode()
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+FRACTIONS = [name for name in MEASURES if name.endswith("_fraction")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300))
+def test_any_text_gets_every_measure_in_range(text):
+    values = measure(text, list(MEASURES))
+    assert all(0.0 <= values[name] <= 1.0 for name in FRACTIONS), values
+    assert values["chars"] == len(text)
+    assert 0 <= values["stop_words"] <= 8
+    assert values["words"] <= len(text.split())
+    assert values["max_line_length"] <= len(text)

@@ -80,8 +80,8 @@ def run_command(
 ) -> None:
     """Run a pipeline: inputs -> stages -> versioned output shards (+ rejects, manifest).
 
-    Stages (YAML keys, with the options of their commands): filter, optout, tag, redact,
-    license, dedup_exact, dedup_near.
+    Stages (YAML keys, with the options of their commands): filter, optout, tag, langid,
+    quality, redact, license, decontaminate, dedup_exact, dedup_near.
 
     Example: curate run pipeline.yaml --workers 2
     Example: curate run pipeline.yaml --executor ray --address auto
