@@ -5,7 +5,8 @@ The set (benchmarks/.data/langid.jsonl), label policy:
 - gettext catalogs under /usr/share/locale/<locale>/LC_MESSAGES/*.mo (not the iso_* catalogs
   of country and language names): each translated message differing from its English msgid.
   `short`: one message of 20-200 characters; `para`: ten consecutive messages of one catalog
-  joined by spaces. Label: the locale's language (pt_BR -> pt, sr@latin -> sr, nb -> no).
+  joined by spaces. Label: the locale's language (pt_BR -> pt, nb -> no); locales with a
+  script or variant modifier (sr@latin, be@latin, uz@cyrillic) are left out.
 - translated man pages under /usr/share/man/<locale>/man*/: roff requests and escapes
   stripped; paragraphs also found in the English page of the same name are removed (po4a
   leaves untranslated paragraphs in English); a page with >= 300 characters left is one
@@ -40,7 +41,9 @@ MAN = Path("/usr/share/man")
 
 
 def language_of(locale: str, known: set[str]) -> str | None:
-    code = re.split(r"[@_.]", locale)[0]
+    if "@" in locale:  # a script or variant (sr@latin, be@latin, uz@cyrillic): not one label
+        return None
+    code = re.split(r"[_.]", locale)[0]
     code = {"nb": "no"}.get(code, code)
     return code if code in known and code != "en" else None
 
@@ -78,7 +81,7 @@ def gettext_records(known: set[str], per_locale: int) -> list[dict]:
             try:
                 with open(mo, "rb") as fh:
                     catalog = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
-            except (OSError, gettext.error, UnicodeDecodeError):
+            except (OSError, UnicodeDecodeError, LookupError):
                 continue
             for key, value in catalog.items():
                 msgid = key[0] if isinstance(key, tuple) else key
@@ -98,15 +101,33 @@ def gettext_records(known: set[str], per_locale: int) -> list[dict]:
     return records
 
 
+def model_labels(path: Path) -> set[str]:
+    """The languages a fastText model knows, read from its dictionary (fasttext-predict has
+    no API for them): after the header (magic, version, 12 int32 and 1 double of arguments),
+    the dictionary's sizes, then entries of (name NUL, int64 count, int8 type)."""
+    import struct
+
+    data = path.read_bytes()
+    at = 8 + 12 * 4 + 8
+    size, _nwords, _nlabels = struct.unpack_from("<iii", data, at)
+    at += 12 + 16
+    labels = set()
+    for _ in range(size):
+        end = data.index(b"\0", at)
+        name = data[at:end].decode("utf-8")
+        kind = data[end + 9]
+        at = end + 10
+        if kind == 1:
+            labels.add(name.removeprefix("__label__"))
+    return labels
+
+
 def build(per_locale: int) -> Path:
     DATA.mkdir(exist_ok=True)
     path = DATA / f"langid-{per_locale}.jsonl"
     if path.exists():
         return path
-    import fasttext
-
-    labels = fasttext.load_model(str(shipped_model())).get_labels()
-    known = {label.replace("__label__", "") for label in labels}
+    known = model_labels(shipped_model())
     records = gettext_records(known, per_locale) + man_records(known)
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     return path
@@ -144,6 +165,12 @@ def main() -> None:
     worst = sorted(by_language.items(), key=lambda kv: kv[1]["ok"] / (kv[1]["ok"] + kv[1]["bad"]))
     print(
         "  weakest:", ", ".join(f"{k} {v['ok'] / (v['ok'] + v['bad']):.2f}" for k, v in worst[:8])
+    )
+    major = ["de", "es", "fr", "it", "pt", "nl", "pl", "ru", "uk", "cs", "sv", "tr", "ja", "zh"]
+    shown = [m for m in major if m in by_language]
+    print(
+        "  major:",
+        ", ".join(f"{m} {by_language[m]['ok'] / sum(by_language[m].values()):.2f}" for m in shown),
     )
     print(
         "  top confusions:", ", ".join(f"{a}->{b} {c}" for (a, b), c in confusions.most_common(8))
