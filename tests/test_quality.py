@@ -270,3 +270,20 @@ def test_any_text_gets_every_measure_in_range(text):
     assert 0 <= values["stop_words"] <= 8
     assert values["words"] <= len(text.split())
     assert values["max_line_length"] <= len(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "The", "x1", "#", "-", "...", "(b)", "'q'", "_", "A.B", "--x--"])
+        | st.text(alphabet=st.characters(max_codepoint=127), max_size=6),
+        max_size=40,
+    ).map(" ".join)
+)
+def test_the_ascii_fast_path_gives_the_general_paths_values(text):
+    from curate.quality.signals import Signals
+
+    fast, general = Signals(text), Signals(text)
+    general.ascii = False  # as a text with one non-ASCII character is measured
+    assert fast.ascii
+    assert {n: f(fast) for n, f in MEASURES.items()} == {n: f(general) for n, f in MEASURES.items()}

@@ -16,10 +16,12 @@ are the ones `rules/quality.yaml` documents; in short:
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
+from itertools import compress, repeat
 
 _BLANKS = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
@@ -46,11 +48,36 @@ def _strip_punctuation(token: str) -> str:
     return token[start:end]
 
 
+# ASCII texts (most code, much prose) take C-level string methods instead of a loop a
+# character: in ASCII the punctuation and symbol characters are exactly string.punctuation,
+# so `token.strip(string.punctuation)` is the token without its leading and trailing ones
+_PUNCT = string.punctuation
+_NOT_LETTERS = "".join(c for c in map(chr, range(128)) if not c.isalpha())
+_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
+# Per distinct token, memoised: a text's tokens repeat (the, =, return), and so do a corpus's.
+@lru_cache(maxsize=1 << 16)
+def _is_word(token: str) -> bool:
+    return not all(map(_is_punctuation, token))
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalized(word: str) -> str:
+    return _strip_punctuation(word).lower()
+
+
+@lru_cache(maxsize=1 << 16)
+def _has_alpha(word: str) -> bool:
+    return any(map(str.isalpha, word))
+
+
 class Signals:
     """Lazy views of one text; measures read them (see `MEASURES`)."""
 
     def __init__(self, text: str):
         self.text = text
+        self._repeats: dict[int, tuple[list[int], Counter]] = {}
 
     @cached_property
     def all_lines(self) -> list[str]:
@@ -65,8 +92,14 @@ class Signals:
         return self.text.split()
 
     @cached_property
+    def ascii(self) -> bool:
+        return self.text.isascii()
+
+    @cached_property
     def words(self) -> list[str]:
-        return [t for t in self.tokens if not all(map(_is_punctuation, t))]
+        if self.ascii:
+            return list(compress(self.tokens, map(str.strip, self.tokens, repeat(_PUNCT))))
+        return list(filter(_is_word, self.tokens))
 
     @cached_property
     def word_chars(self) -> int:
@@ -79,22 +112,50 @@ class Signals:
     @cached_property
     def lower_words(self) -> list[str]:
         """Words without leading and trailing punctuation, lowercased: what n-grams compare."""
-        return [_strip_punctuation(w).lower() for w in self.words]
+        if self.ascii:
+            return list(filter(None, map(str.strip, self.text.lower().split(), repeat(_PUNCT))))
+        return list(map(_normalized, self.words))
+
+    @cached_property
+    def alpha_words(self) -> int:
+        if self.ascii:
+            return sum(map(bool, map(str.strip, self.words, repeat(_NOT_LETTERS))))
+        return sum(map(_has_alpha, self.words))
 
     @cached_property
     def gram_chars(self) -> int:
         return sum(map(len, self.lower_words))
 
+    def repeated(self, n: int) -> tuple[list[int], Counter]:
+        """Where the word n-grams that occur more than once start, and the n-grams' counts.
+
+        Built up from bigrams: an n-gram can repeat only where its first n-1 words repeat,
+        so each length counts only the previous length's repeated starts (every occurrence
+        of a repeated n-gram is among them, in text order)."""
+        found = self._repeats.get(n)
+        if found is not None:
+            return found
+        words = self.lower_words
+        if n <= 2:
+            candidates: range | list[int] = range(len(words) - 1)
+            grams: list[tuple] = list(zip(words, words[1:]))
+        else:
+            candidates = [i for i in self.repeated(n - 1)[0] if i + n <= len(words)]
+            grams = [tuple(words[i : i + n]) for i in candidates]
+        counts = Counter(grams)
+        starts = [i for i, gram in zip(candidates, grams) if counts[gram] > 1]
+        self._repeats[n] = (starts, counts)
+        return starts, counts
+
     def top_ngram_fraction(self, n: int) -> float:
         """Characters in all occurrences of the most frequent word n-gram, over the
         characters of all words (Gopher Table A1: top n-gram character fraction)."""
-        words = self.lower_words
-        if len(words) < n or not self.gram_chars:
+        if len(self.lower_words) < n or not self.gram_chars:
             return 0.0
-        grams = Counter(zip(*(words[i:] for i in range(n))))
-        gram, count = max(grams.items(), key=lambda kv: kv[1])  # ties: the first in the text
-        if count < 2:
+        starts, counts = self.repeated(n)
+        if not starts:
             return 0.0
+        gram, count = max(counts.items(), key=lambda kv: kv[1])  # ties: the first in the text
         return _ratio(sum(map(len, gram)) * count, self.gram_chars)
 
     def duplicate_ngram_fraction(self, n: int) -> float:
@@ -104,12 +165,13 @@ class Signals:
         words = self.lower_words
         if len(words) < n or not self.gram_chars:
             return 0.0
-        grams = list(zip(*(words[i:] for i in range(n))))
-        counts = Counter(grams)
+        starts, _ = self.repeated(n)
+        if not starts:
+            return 0.0
         covered = bytearray(len(words))
-        for i, gram in enumerate(grams):
-            if counts[gram] > 1:
-                covered[i : i + n] = b"\x01" * n
+        span = b"\x01" * n
+        for i in starts:
+            covered[i : i + n] = span
         chars = sum(len(w) for w, c in zip(words, covered) if c)
         return _ratio(chars, self.gram_chars)
 
@@ -169,6 +231,9 @@ def _sentences(s: Signals) -> int:
 
 def _alphanumeric(s: Signals) -> float:
     text = s.text
+    if s.ascii:
+        data = text.encode("ascii")
+        return _ratio(len(data.translate(None, _NOT_ALNUM)), len(text))
     return _ratio(sum(map(str.isalnum, text)), len(text))
 
 
@@ -189,9 +254,7 @@ MEASURES: dict[str, Callable[[Signals], float | int | bool]] = {
     "ellipsis_lines_fraction": lambda s: _ratio(
         sum(line.endswith(_ELLIPSES) for line in s.lines), len(s.lines)
     ),
-    "alpha_words_fraction": lambda s: _ratio(
-        sum(any(map(str.isalpha, w)) for w in s.words), len(s.words)
-    ),
+    "alpha_words_fraction": lambda s: _ratio(s.alpha_words, len(s.words)),
     "stop_words": lambda s: len(STOP_WORDS.intersection(s.lower_words)),
     "punctuation_lines_fraction": lambda s: _ratio(
         sum(line.endswith(_TERMINAL) for line in s.lines), len(s.lines)
