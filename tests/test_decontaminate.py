@@ -179,3 +179,32 @@ def test_any_13_consecutive_item_words_are_found_and_12_never_alone(item, before
     assert index.first_match(text) == ("bench", "item-1")
     # a record made only of 12 of the item's words holds no 13-gram at all
     assert index.first_match(" ".join(shared[:12])) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_words_are_the_regex_words(text):
+    import re
+
+    from curate.decontam.ngrams import words_of
+
+    assert words_of(text) == re.findall(r"\w+", text.lower())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    item=st.text(alphabet="abcdef(){}=_ \n\t", min_size=60, max_size=200),
+    before=st.text(alphabet="xyz \n", max_size=30),
+)
+def test_any_50_shared_characters_are_found_whatever_the_whitespace(item, before):
+    from curate.decontam.ngrams import NgramIndex, chars_of
+
+    index = NgramIndex("chars", 50)
+    index.add("bench", "item-1", item)
+    dense = chars_of(item)
+    if len(dense) < 50:
+        assert index.short_items == 1
+        return
+    window = "\n    ".join(dense[5:55]) if len(dense) >= 55 else " ".join(dense[:50])
+    assert index.first_match(before + window) == ("bench", "item-1")
+    assert index.first_match(before + dense[:49]) is None  # a 50th character is the prefix's

@@ -38,7 +38,17 @@ def benchmark_name(path: str) -> str:
     return name
 
 
+# ASCII: `\w` is [A-Za-z0-9_]; one byte table lowercases those and blanks the rest
+_ASCII_WORDS = bytes(
+    c if c < 128 and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256)
+).lower()
+
+
 def words_of(text: str) -> list[str]:
+    """Lowercased word tokens, `\\w+` (ASCII text through a byte table: ~2x faster, same
+    tokens)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
     return _WORD.findall(text.lower())
 
 
