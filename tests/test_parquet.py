@@ -132,7 +132,12 @@ def test_a_parquet_file_streams_in_bounded_memory(tmp_path):
     half = write(tmp_path / "half.parquet", 8)
     whole = write(tmp_path / "whole.parquet", 24)
     assert whole - half > 80_000
-    grown = peak_kib(tmp_path / "whole.parquet") - peak_kib(tmp_path / "half.parquet")
+    # the least of three runs each: a single peak varies with what the machine runs meanwhile
+    peaks = {
+        name: min(peak_kib(tmp_path / name) for _ in range(3))
+        for name in ("whole.parquet", "half.parquet")
+    }
+    grown = peaks["whole.parquet"] - peaks["half.parquet"]
     assert grown < (whole - half) // 4, (grown, whole - half)
 
 
