@@ -76,9 +76,29 @@ ALIASES = {
     "zlib": "Zlib",
 }
 # (kind, path suffix) -> (label, why): the file's text contradicts its package's metadata
-CORRECTIONS: dict[tuple[str, str], tuple[str | None, str]] = {}
+CORRECTIONS: dict[tuple[str, str], tuple[str | None, str]] = {
+    ("npm", "/@npmcli/redact/LICENSE"): ("MIT", "package.json says ISC; the file is the MIT text"),
+    ("npm", "/abbrev/LICENSE"): (
+        "ISC OR MIT",
+        "'dual-licensed under the ISC and MIT licenses ... EITHER', then both texts",
+    ),
+    ("dist-info", "/intbitset-4.1.2.dist-info/licenses/LICENSE"): (
+        "LGPL-3.0-only",
+        "the LGPL v3 text alone: the 'or later' of the metadata is in the sources' headers",
+    ),
+    ("dist-info", "/python_dateutil-4.0.0.dist-info/licenses/LICENSE"): (
+        "Apache-2.0 AND BSD-3-Clause",
+        "Apache-2.0 for contributions after 2017-12-01, BSD-3-Clause for the rest: both texts",
+    ),
+    ("dist-info", "/typing_extensions-4.16.0.dist-info/licenses/LICENSE"): (
+        "Python-2.0",
+        "the whole Python license stack (PSF, BeOpen, CNRI, CWI): SPDX's Python-2.0",
+    ),
+}
 # files holding several licenses (a package's own plus its bundled dependencies'): left out
-MIXED: set[tuple[str, str]] = set()
+MIXED: set[tuple[str, str]] = {
+    ("dist-info", "/pyarrow-26.0.1.dist-info/licenses/LICENSE.txt"),  # + 3rd-party notices
+}
 
 
 def spdx_of(value: str | None) -> str | None:
@@ -170,7 +190,10 @@ def main() -> None:
     stage = get_stage_class("license")(configure("license", {"metadata": []}))
     started = time.perf_counter()
     found = {
-        path: stage.own_license({"id": path, "text": text}, text)[0] for path, text in texts.items()
+        path: stage.own_license(
+            {"id": path, "text": text, "meta": {"path": Path(path).name}}, text
+        )[0]
+        for path, text in texts.items()
     }
     seconds = time.perf_counter() - started
     ok: Counter = Counter()

@@ -424,3 +424,100 @@ def test_an_unversioned_gpl_mention_in_an_lgpl_notice_is_not_a_second_license():
 
     assert one_notice(["lgpl-2.1-plus", "gpl-1.0-plus"]) == ["lgpl-2.1-plus"]
     assert one_notice(["gpl-1.0-plus"]) == ["gpl-1.0-plus"]  # alone it is what the text says
+
+
+MIT_TEXT = """Copyright Isaac Z. Schlueter and Contributors
+All rights reserved.
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""
+ISC_NAMED = """ISC License
+
+Copyright npm, Inc.
+
+Permission to use, copy, modify, and/or distribute this
+software for any purpose with or without fee is hereby
+granted, provided that the above copyright notice and this
+permission notice appear in all copies.
+
+THE SOFTWARE IS PROVIDED "AS IS" AND NPM DISCLAIMS ALL
+WARRANTIES WITH REGARD TO THIS SOFTWARE INCLUDING ALL
+IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS. IN NO
+EVENT SHALL NPM BE LIABLE FOR ANY SPECIAL, DIRECT,
+INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS,
+WHETHER IN AN ACTION OF CONTRACT, NEGLIGENCE OR OTHER
+TORTIOUS ACTION, ARISING OUT OF OR IN CONNECTION WITH THE
+USE OR PERFORMANCE OF THIS SOFTWARE.
+"""
+PKGCONF = """Copyright (c) 2011, 2012, 2013 pkgconf authors (see AUTHORS).
+
+Permission to use, copy, modify, and/or distribute this software for any
+purpose with or without fee is hereby granted, provided that the above
+copyright notice and this permission notice appear in all copies.
+
+This software is provided 'as is' and without any warranty, express or
+implied.  In no event shall the authors be liable for any damages arising
+from the use of this software.
+"""
+
+
+def test_an_isc_text_naming_its_author_is_isc_and_pkgconf_stays_pkgconf(stage):
+    """npm's ISC LICENSE files say "NPM DISCLAIMS" where ISC says "THE AUTHOR DISCLAIMS": exact
+    rules read only the shared grant (pkgconf's); approximate matching reads the whole text.
+    pkgconf's own license, the near-identical look-alike, keeps its name."""
+    assert stage.detector._scan(ISC_NAMED) == "ISC"
+    assert stage.detector._scan(PKGCONF) == "pkgconf"
+
+
+def test_a_dual_license_statement_with_both_texts_is_the_choice(stage):
+    isc = ISC_NAMED.split("\n", 2)[2].replace("NPM", "THE AUTHOR")
+    text = (
+        "This software is dual-licensed under the ISC and MIT licenses.\n"
+        "You may use this software under EITHER of the following licenses.\n\n"
+        f"----------\n\n{isc}\n----------\n\n{MIT_TEXT}"
+    )
+    assert stage.detector._scan(text) == "ISC OR MIT"
+    from curate.licenses.sources import alternatives_stated
+
+    assert alternatives_stated(["isc OR mit", "isc", "mit", "apache-2.0"]) == [
+        "isc OR mit",
+        "apache-2.0",
+    ]
+    assert alternatives_stated(["mit AND isc", "isc"]) == ["mit AND isc", "isc"]
+
+
+@pytest.mark.parametrize(
+    "path, text, expected",
+    [
+        ("ray/LICENSE.txt", "Apache 2.0", {"expression": "Apache-2.0", "source": "license_name"}),
+        ("pkg/LICENSE", "MIT\n", {"expression": "MIT", "source": "license_name"}),
+        ("pkg/COPYING", "BSD", None),  # not one SPDX license: which BSD?
+        ("pkg/README.md", "Apache 2.0", None),  # a name, but not a license file
+        ("pkg/LICENSE", "See the file COPYING in the top directory", None),
+    ],
+)
+def test_a_license_file_holding_only_a_name(stage, path, text, expected):
+    kept, rejected = annotate(stage, [{"id": "1", "text": text, "meta": {"path": path}}])
+    if expected is None:  # no license known: dropped by the shipped policy
+        assert kept == [] and rejected[0]["meta"]["rejected"]["reason"] == "license_unknown"
+        assert rejected[0]["meta"]["license"]["source"] is None
+        return
+    info = kept[0]["meta"]["license"]
+    assert {"expression": info["expression"], "source": info["source"]} == expected

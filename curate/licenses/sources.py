@@ -103,7 +103,7 @@ def normalize(value: str) -> str | None:
     return alias
 
 
-COMBINE_VERSION = b"3:"  # bumped when `_scan` combines matches differently
+COMBINE_VERSION = b"4:"  # bumped when `_scan` combines matches differently
 # texts of the permissive families whose wording varies (BSD, MIT, ISC): short enough to be
 # the license itself rather than a source file with a header
 VARIANT_MARKERS = re.compile(
@@ -112,7 +112,23 @@ VARIANT_MARKERS = re.compile(
 )
 VARIANT_CHARS = 6000
 VARIANT_COVERAGE = 80.0
+# exact rules matching less than this share of such a text's tokens leave most of it unread: a
+# near-identical variant (ISC with "NPM DISCLAIMS" read as pkgconf's shorter grant) won on a
+# part, and approximate matching decides
+VARIANT_PARTIAL = 0.6
 _GNU_KEY = re.compile(r"^(gpl|lgpl|agpl)-(\d\.\d)(-plus)?$")
+
+
+_OR = re.compile(r"\s+or\s+", re.I)
+_AND_WITH = re.compile(r"\b(and|with)\b", re.I)
+
+
+def alternatives_stated(keys: list[str]) -> list[str]:
+    """A dual-license statement (`isc OR mit`) followed by the texts of its alternatives is
+    that choice: the alternatives' own texts are not further licenses ANDed to it."""
+    choices = [k for k in keys if _OR.search(k) and not _AND_WITH.search(k)]
+    members = {m.strip("() ").lower() for k in choices for m in _OR.split(k.strip("()"))}
+    return [k for k in keys if k in choices or k.lower() not in members]
 
 
 def one_notice(keys: list[str]) -> list[str]:
@@ -174,13 +190,17 @@ class Detector:
         return expression
 
     def _scan(self, text: str) -> str | None:
-        weight, notice = self._weigh(self.index.match(query_string=text, approximate=False))
-        if not weight and len(text) <= VARIANT_CHARS and VARIANT_MARKERS.search(text):
+        matches = self.index.match(query_string=text, approximate=False)
+        weight, notice = self._weigh(matches)
+        if self._reworded(text, matches, weight):
             # a permissive license text reworded (names in place of "the copyright holder", a
-            # clause added): exact matching finds no rule whole; approximate matching (~0.2 s)
-            # is spent only on such short texts, and must cover most of a rule
-            matches = self.index.match(query_string=text, approximate=True)
-            weight, notice = self._weigh(m for m in matches if m.coverage() >= VARIANT_COVERAGE)
+            # clause added): exact matching finds no rule whole, or only a near-identical
+            # variant's part; approximate matching (~0.2 s) is spent only on such short texts,
+            # must cover most of a rule, and wins when it reads more of the text
+            approximate = self.index.match(query_string=text, approximate=True)
+            found = self._weigh(m for m in approximate if m.coverage() >= VARIANT_COVERAGE)
+            if sum(found[0].values()) > sum(weight.values()):
+                weight, notice = found
         if not weight:
             return None
         # A license text that mentions others in passing (CPython's LICENSE names the GPL in
@@ -188,12 +208,22 @@ class Detector:
         # one, plus any full notice (a header of 20+ words) — a file under two licenses has both.
         top = max(weight.values())
         keys = [k for k, w in weight.items() if w * 4 >= top or notice.get(k, 0) >= 20]
-        keys = one_notice(keys)
+        keys = alternatives_stated(one_notice(keys))
         combined = keys[0] if len(keys) == 1 else " AND ".join(f"({k})" for k in keys)
         try:
             return self._to_spdx(combined)
         except Exception:  # an expression scancode itself cannot render: treat as no answer
             return None
+
+    @staticmethod
+    def _reworded(text: str, matches: list, weight: dict[str, int]) -> bool:
+        """A short permissive license text that exact matching leaves mostly unread."""
+        if len(text) > VARIANT_CHARS or not VARIANT_MARKERS.search(text):
+            return False
+        if not weight:
+            return True
+        tokens = len(matches[0].query.tokens)
+        return sum(m.len() for m in matches) < VARIANT_PARTIAL * tokens
 
     @staticmethod
     def _weigh(matches) -> tuple[dict[str, int], dict[str, int]]:
