@@ -103,7 +103,7 @@ def normalize(value: str) -> str | None:
     return alias
 
 
-COMBINE_VERSION = b"4:"  # bumped when `_scan` combines matches differently
+COMBINE_VERSION = b"5:"  # bumped when `_scan` combines matches differently
 # texts of the permissive families whose wording varies (BSD, MIT, ISC): short enough to be
 # the license itself rather than a source file with a header
 VARIANT_MARKERS = re.compile(
@@ -112,10 +112,12 @@ VARIANT_MARKERS = re.compile(
 )
 VARIANT_CHARS = 6000
 VARIANT_COVERAGE = 80.0
-# exact rules matching less than this share of such a text's tokens leave most of it unread: a
-# near-identical variant (ISC with "NPM DISCLAIMS" read as pkgconf's shorter grant) won on a
-# part, and approximate matching decides
+# exact rules matching less than this share of such a text's tokens, with license terms left in
+# the lines no rule read, leave the license itself mostly unread: a near-identical variant (ISC
+# with "NPM DISCLAIMS" read as pkgconf's shorter grant) won on a part, and approximate matching
+# decides. (A source file with a standard header leaves its code unread: no such terms.)
 VARIANT_PARTIAL = 0.6
+_LICENSE_TERMS = re.compile(r"(?i)warrant|liable|disclaim")
 _GNU_KEY = re.compile(r"^(gpl|lgpl|agpl)-(\d\.\d)(-plus)?$")
 
 
@@ -223,7 +225,11 @@ class Detector:
         if not weight:
             return True
         tokens = len(matches[0].query.tokens)
-        return sum(m.len() for m in matches) < VARIANT_PARTIAL * tokens
+        if sum(m.len() for m in matches) >= VARIANT_PARTIAL * tokens:
+            return False
+        read = {n for m in matches for n in range(m.start_line, m.end_line + 1)}
+        lines = text.splitlines()
+        return any(_LICENSE_TERMS.search(x) for n, x in enumerate(lines, 1) if n not in read)
 
     @staticmethod
     def _weigh(matches) -> tuple[dict[str, int], dict[str, int]]:
