@@ -521,3 +521,80 @@ def test_a_license_file_holding_only_a_name(stage, path, text, expected):
         return
     info = kept[0]["meta"]["license"]
     assert {"expression": info["expression"], "source": info["source"]} == expected
+
+
+@pytest.mark.parametrize(
+    "path, text, expected",
+    [
+        ("package.json", '{"name": "x", "license": "ISC"}', "ISC"),
+        ("web/package.json", '{"license": {"type": "MIT", "url": "http://x"}}', "MIT"),
+        ("composer.json", '{"license": ["MIT", "GPL-3.0-or-later"]}', "MIT OR GPL-3.0-or-later"),
+        ("Cargo.toml", '[package]\nname = "x"\nlicense = "MIT/Apache-2.0"\n', "MIT OR Apache-2.0"),
+        ("pyproject.toml", '[project]\nlicense = {text = "BSD-3-Clause"}\n', "BSD-3-Clause"),
+        ("pyproject.toml", '[tool.poetry]\nlicense = "Apache-2.0"\n', "Apache-2.0"),
+        ("setup.cfg", "[metadata]\nname = x\nlicense = MIT License\n", "MIT"),
+        # look-alikes: no license, a file reference, npm's "not licensed", a broken manifest
+        ("package.json", '{"license": "SEE LICENSE IN LICENSE.md"}', None),
+        ("package.json", '{"license": "UNLICENSED"}', None),
+        ("pyproject.toml", '[project]\nlicense = {file = "LICENSE"}\n', None),
+        # not read as manifests (broken, or not a manifest's name): scancode's tag rules
+        ("package.json", '{"license": "MIT"', ("MIT", "scancode")),
+        ("notes/package.json.txt", '{"license": "MIT"}', ("MIT", "scancode")),
+    ],
+)
+def test_a_package_manifest_is_its_own_files_license(stage, path, text, expected):
+    kept, rejected = annotate(stage, [{"id": "1", "text": text, "meta": {"path": path}}])
+    if expected is None:
+        assert kept == [] and rejected[0]["meta"]["license"]["source"] is None
+        return
+    info = kept[0]["meta"]["license"] if kept else rejected[0]["meta"]["license"]
+    if isinstance(expected, str):
+        expected = (expected, "package_manifest")
+    assert (info["expression"], info["source"]) == expected
+
+
+def test_the_manifest_beside_a_license_file_that_names_none_is_the_repositorys(tmp_path):
+    records = [
+        {
+            "id": "a/LICENSE",
+            "text": "See package.json.\n",
+            "meta": {"repo": "a/x", "path": "LICENSE"},
+        },
+        {
+            "id": "a/pkg",
+            "text": '{"license": "MIT"}',
+            "meta": {"repo": "a/x", "path": "package.json"},
+        },
+        {"id": "a/i.js", "text": "module.exports = 1\n", "meta": {"repo": "a/x", "path": "i.js"}},
+        # a license file that names its license wins over the manifest beside it
+        {
+            "id": "b/LICENSE",
+            "text": (COMMON / "Apache-2.0").read_text(),
+            "meta": {"repo": "b/y", "path": "LICENSE"},
+        },
+        {
+            "id": "b/pkg",
+            "text": '{"license": "MIT"}',
+            "meta": {"repo": "b/y", "path": "package.json"},
+        },
+        {"id": "b/i.js", "text": "module.exports = 2\n", "meta": {"repo": "b/y", "path": "i.js"}},
+    ]
+    (tmp_path / "d.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    write_pipeline(tmp_path, inputs=["d.jsonl"], stages="  - license: {by_repo: meta.repo}\n")
+    result = run_curate("run", "pipeline.yaml", "-q", "-w", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    kept = {
+        orjson.loads(x)["id"]: (
+            orjson.loads(x)["meta"]["license"]["expression"],
+            orjson.loads(x)["meta"]["license"]["source"],
+        )
+        for x in read_dataset(tmp_path / "out")
+    }
+    assert kept == {
+        "a/LICENSE": ("MIT", "repository"),
+        "a/pkg": ("MIT", "package_manifest"),
+        "a/i.js": ("MIT", "repository"),
+        "b/LICENSE": ("Apache-2.0", "scancode"),
+        "b/pkg": ("MIT", "package_manifest"),
+        "b/i.js": ("Apache-2.0", "repository"),
+    }

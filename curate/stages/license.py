@@ -27,6 +27,7 @@ from curate.core.rules_path import shipped_rules
 from curate.io.reader import Batch
 from curate.io.sections import read_sections, write_sections
 from curate.licenses.dep5 import dep5_expression
+from curate.licenses.manifests import is_manifest, manifest_license
 from curate.licenses.policy import Policy, load_policy
 from curate.licenses.policy import Verdict as PolicyVerdict
 from curate.licenses.sources import Detector, could_hold_license, is_spdx, normalize, spdx_tag
@@ -121,6 +122,11 @@ class LicenseStage(GlobalStage):
         named = self._license_file_name(record, text)
         if named:
             return named, "license_name", None
+        path = get_path(record, self.path_parts)
+        if isinstance(path, str) and is_manifest(path):
+            declared = manifest_license(path, text)
+            if declared:
+                return declared, "package_manifest", None
         if self.detector is not None and could_hold_license(text):
             found = self.detector.detect(text)
             if found:
@@ -189,7 +195,7 @@ class LicenseStage(GlobalStage):
 
     def map_keys(self, batch: Batch, ctx: Context, stats: StageStats) -> tuple[Batch, Any]:
         started = time.perf_counter()
-        keep_rows, own, repo_files, repos = [], [], [], []
+        keep_rows, own, repo_files, manifests, repos = [], [], [], [], []
         for i, record in enumerate(batch.records):
             try:
                 text = self.fields.text_of(record)
@@ -207,6 +213,8 @@ class LicenseStage(GlobalStage):
             repo_files.append(
                 str(repo) if repo is not None and is_license_file and expression else None
             )
+            declares = source == "package_manifest" and repo is not None
+            manifests.append(str(repo) if declares else None)
         batch = batch.select(keep_rows)
         stats.seconds += time.perf_counter() - started
         if self.detector is not None:
@@ -214,24 +222,26 @@ class LicenseStage(GlobalStage):
         return batch, {
             "own": own,
             "repo_license": repo_files,
+            "manifests": manifests,
             "repos": repos,
         }
 
     def shuffle(self, keys: Any, unit: int, folder: Path) -> dict[int, Any]:
         """Partition by repository: a partition holds every file of its repositories."""
-        sections: dict[int, tuple[list, list, list, list]] = {}
-        for i, (own, repo_file, repo) in enumerate(
-            zip(keys["own"], keys["repo_license"], keys["repos"])
+        sections: dict[int, tuple[list, list, list, list, list]] = {}
+        for i, (own, repo_file, manifest, repo) in enumerate(
+            zip(keys["own"], keys["repo_license"], keys["manifests"], keys["repos"])
         ):
             p = (
                 0
                 if repo is None
                 else zlib.crc32(repo.encode("utf-8", "surrogatepass")) % FINE_PARTS
             )
-            rows, owns, files, repos = sections.setdefault(p, ([], [], [], []))
+            rows, owns, files, declared, repos = sections.setdefault(p, ([], [], [], [], []))
             rows.append(i)
             owns.append(own)
             files.append(repo_file)
+            declared.append(manifest)
             repos.append(repo)
         return sections
 
@@ -242,23 +252,29 @@ class LicenseStage(GlobalStage):
         return []
 
     def resolve(self, info: ReduceInfo, job: int, lo: int, hi: int) -> None:
-        """Each repository's license: its license files' expressions, AND-ed, sorted; then
-        each file's verdict."""
+        """Each repository's license: its license files' expressions, AND-ed, sorted (or,
+        when no license file gives one, its package manifests'); then each file's verdict."""
         parts = [
             (u, part) for u in info.units for _p, part in read_sections(info.unit_file(u), lo, hi)
         ]
         found: dict[str, list[str]] = {}
-        for _u, (_rows, owns, files, _repos) in parts:
-            for (expression, _source, _raw), repo in zip(owns, files):
+        declared: dict[str, list[str]] = {}
+        for _u, (_rows, owns, files, manifests, _repos) in parts:
+            for (expression, _source, _raw), repo, manifest in zip(owns, files, manifests):
                 if repo is not None and expression not in found.setdefault(repo, []):
                     found[repo].append(expression)
+                if manifest is not None and expression not in declared.setdefault(manifest, []):
+                    declared[manifest].append(expression)
+        for repo, expressions in declared.items():
+            if expressions and not found.get(repo):
+                found[repo] = expressions
         by_repo = {
             repo: " AND ".join(sorted(f"({e})" if " " in e else e for e in exprs))
             for repo, exprs in found.items()
             if exprs
         }
         decisions: dict[int, dict[int, tuple[str, dict]]] = {}
-        for u, (rows, owns, _files, repos) in parts:
+        for u, (rows, owns, _files, _manifests, repos) in parts:
             unit = decisions.setdefault(u, {})
             for i, (expression, source, raw), repo in zip(rows, owns, repos):
                 if expression is None and repo in by_repo:
