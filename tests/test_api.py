@@ -183,6 +183,7 @@ def test_run_of_a_dict_equals_the_yaml_run_byte_for_byte(tmp_path, monkeypatch):
         "filter",
         "tag",
         "langid",
+        "license",
         "redact",
         "dedup_exact",
         "dedup_near",

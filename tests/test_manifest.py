@@ -239,7 +239,8 @@ def test_shards_read_back_with_pyarrow(tmp_path):
     import pyarrow.json as pj
 
     out = build(tmp_path)
-    table = pa.concat_tables(pj.read_json(p) for p in sorted(glob.glob(f"{out}/part-*.jsonl.zst")))
+    tables = [pj.read_json(p) for p in sorted(glob.glob(f"{out}/part-*.jsonl.zst"))]
+    table = pa.concat_tables(tables, promote_options="default")  # shards' meta keys differ
     assert table.num_rows == 345
     assert table.column_names == ["id", "text", "meta"]
 
@@ -254,7 +255,8 @@ def test_manifest_show(tmp_path):
 def test_dataset_card(tmp_path):
     out = build(tmp_path)
     card = (out / "README.md").read_text()
-    assert card.startswith("---\npretty_name: t 1\nlicense: unknown\nsize_categories:\n- n<1K\n")
+    # the fixtures' CPython records carry meta.license (no license stage needed to count it)
+    assert card.startswith("---\npretty_name: t 1\nlicense: python-2.0\nsize_categories:\n- n<1K\n")
     assert "path: part-*.jsonl.zst" in card
 
 

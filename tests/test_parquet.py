@@ -104,7 +104,11 @@ def test_a_run_plans_row_groups_as_units_and_keeps_the_pipes_records(tmp_path):
 
 
 def test_a_parquet_file_streams_in_bounded_memory(tmp_path):
-    """Counting a file three times as large (~96 MB more) takes about the same peak memory."""
+    """Counting a file 2.5 times as large (~140 MB more) takes about the same peak memory.
+
+    Both files are past the ~16 row groups where the reader's fixed overhead (interpreter,
+    Arrow's allocator arenas, read-ahead) levels off: below it, peak memory still grows by
+    ~20 MB, which is no growth with the file's size."""
 
     def peak_kib(path) -> int:
         code = (
@@ -129,9 +133,9 @@ def test_a_parquet_file_streams_in_bounded_memory(tmp_path):
                 writer.write_table(pa.table({"id": ids, "text": texts}), row_group_size=1000)
         return path.stat().st_size // 1024
 
-    half = write(tmp_path / "half.parquet", 8)
-    whole = write(tmp_path / "whole.parquet", 24)
-    assert whole - half > 80_000
+    half = write(tmp_path / "half.parquet", 16)
+    whole = write(tmp_path / "whole.parquet", 40)
+    assert whole - half > 130_000
     # the least of three runs each: a single peak varies with what the machine runs meanwhile
     peaks = {
         name: min(peak_kib(tmp_path / name) for _ in range(3))
