@@ -320,6 +320,10 @@ License: GPL-2+
         ("LGPL-2+ and LGPL-2.1+ and Expat", "LGPL-2.0-or-later AND LGPL-2.1-or-later AND MIT"),
         ("GPL-2+ with OpenSSL exception", "GPL-2.0-or-later WITH OpenSSL-exception"),
         ("Apache-2.0", "Apache-2.0"),
+        # SPDX ids in another case are written as the SPDX list spells them
+        ("BSD-1-clause", "BSD-1-Clause"),
+        ("Tcl", "TCL"),
+        ("zlib", "Zlib"),
     ],
 )
 def test_debian_copyright_files_give_the_license_of_files_star(short_name, expected):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from curate.licenses.policy import parse_expression
+from curate.licenses.policy import canonical_id, parse_expression
 from curate.licenses.sources import is_spdx, name_aliases
 
 FORMAT = re.compile(r"\AFormat:[ \t]*\S*copyright-format", re.I)
@@ -120,5 +120,5 @@ def _one(name: str) -> str | None:
             return f"{prefix}-{version}-or-later"
         return f"{prefix}-{version}-{'or-later' if gnu.group(3) else 'only'}"
     if is_spdx(name):
-        return name
+        return canonical_id(name)
     return name_aliases().get(name.lower())

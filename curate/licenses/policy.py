@@ -152,6 +152,11 @@ def _policy_id(value: str) -> tuple[str, str | None]:
     return str(symbols[0].key), None
 
 
+def canonical_id(name: str) -> str:
+    """An SPDX license id as the SPDX list spells it (`bsd-1-clause` -> `BSD-1-Clause`)."""
+    return _known_lowercase().get(name.lower(), name)
+
+
 @lru_cache(maxsize=1)
 def _known_lowercase() -> dict[str, str]:
     return {str(k).lower(): str(k) for k in _LICENSING.known_symbols}
