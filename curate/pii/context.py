@@ -74,6 +74,55 @@ TYPE_WORDS = {  # values that name a type or a default, not a secret (schemas, d
     "off",
 }
 
+# the last word of a name whose value describes passwords or secrets instead of holding one
+# (`password_encryption`, `min_password_length`, `secret_file`, `token_expiry`)
+SECRET_META = {
+    "encryption",
+    "hash",
+    "hashing",
+    "algorithm",
+    "policy",
+    "length",
+    "len",
+    "min",
+    "max",
+    "file",
+    "path",
+    "prompt",
+    "reset",
+    "expiry",
+    "expires",
+    "expiration",
+    "age",
+    "ttl",
+    "rules",
+    "strength",
+    "complexity",
+    "scheme",
+    "field",
+    "label",
+    "hint",
+    "regex",
+    "pattern",
+    "validation",
+    "type",
+    "format",
+    "mode",
+    "enabled",
+    "required",
+}
+# values that say where a secret is rather than what it is: a file path (`~/deploy.pem`,
+# `/run/secrets/db`), a template or an expression computing it (`${...}`, `{{ ... }}`,
+# `[parameters('adminPass')]`, `Buffer.from(...)`)
+SECRET_PATH = re.compile(
+    r"(?:~|\.{1,2})/[\w.@%+-]+(?:/[\w.@%+-]*)*"  # ~/x, ./x, ../x
+    r"|(?:/[a-z0-9_.@%-]+)+/?"  # /run/secrets/db: lowercase segments (a key's base64 is not)
+    r"|(?:[\w.@%+-]*/)*[\w.-]+\.(?:pem|key|p12|pfx|crt|cer|der|jks|keystore|ppk|asc|gpg)"
+)
+EXPRESSION = re.compile(
+    r"\$\{|\{\{|^\[[A-Za-z_][\w.]*\(.*\)\]$|^[A-Za-z_][\w.]*\(.*\)$|[A-Za-z_]\w*\.[A-Za-z_]\w*\("
+)
+
 NAME_CHARS = re.compile(r"[\w.-]{0,80}")
 AFTER_NAME = re.compile(
     r"""["']?\s*(?P<op>:=|=>|==?|:)[ \t]*"""
@@ -148,13 +197,32 @@ def name_kind(name: str) -> str | None:
     return None
 
 
+def describes_secret(name: str) -> bool:
+    """`password_encryption`, `secret_file`: a name about a secret, not holding one."""
+    words = name_words(name)
+    return (
+        len(words) > 1
+        and words[-1] in SECRET_META
+        and any(w in PASSWORD_WORDS or w in SECRET_WORDS or w == "key" for w in words[:-1])
+    )
+
+
+def points_elsewhere(value: str) -> bool:
+    """A file path, template or expression where a secret would be: not the secret."""
+    return SECRET_PATH.fullmatch(value) is not None or EXPRESSION.search(value) is not None
+
+
 def plausible(value: str, kind: str) -> bool:
     """Whether an assigned value can be a secret rather than a type, reference or switch."""
     if len(value) < 4 or value.lower() in TYPE_WORDS or REFERENCE.match(value):
         return False
+    if value != value.strip():  # `"passwd:" and "group:"`: the text between two quotes
+        return False
     if value.startswith("-----BEGIN"):  # a PEM block: the private_key detector's
         return False
     if value.endswith(")") and "(" in value:  # a call: the secret comes from elsewhere
+        return False
+    if points_elsewhere(value):
         return False
     if value.replace(".", "").replace("-", "").isdigit():
         return False

@@ -38,7 +38,14 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 from detect_secrets.util.filetype import determine_file_type
 
-from curate.pii.context import ASSIGNMENT, ContextScanner, name_kind
+from curate.pii.context import (
+    ASSIGNMENT,
+    ContextScanner,
+    describes_secret,
+    name_kind,
+    name_words,
+    points_elsewhere,
+)
 from curate.pii.emails import allowed_email
 from curate.pii.spans import Span, merge
 
@@ -55,7 +62,30 @@ IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:
 VERSION_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])(?i:v|version|ver\.?|release|rev|build)|(?<=[a-z])(?:Version|Release|Build))"
     r"['\"]?\s*(?::|=|=>)?\s*['\"]?$"
+    # or a version specifier's operator (`typing-extensions>=3.10.0.0`, `rpm==4.16.1.3`)
+    r"|(?:[<>!=~]=|~>|\^)\s*$"
+    # or a numbering word: a section of a document (`RFC 2616 section 8.1.2.2`)
+    r"|(?<![A-Za-z])(?i:section|sec\.|chapter|clause|§)\s*$"
+    # or a package's version since which something holds (`since dpkg 1.4.1.17`)
+    r"|(?<![A-Za-z])(?i:since|until)\s+[A-Za-z][\w.+-]*\s+$"
 )
+# a version's pre-release or build part right after it (`1.2.3.4-rc.1`, `2.0.1.3+build`)
+# or a release date (a changelog's `1.5.0.1 (2019-01-08)`)
+VERSION_AFTER = re.compile(
+    r"[-+~](?i:rc|alpha|beta|dev|pre|post|build|snapshot)|\+|[ \t]+\(?\d{4}-\d\d-\d\d\b"
+)
+# a line about versions or releases, where a dotted quad starting 1-9 is a version number
+# (`GCC 2.7.2.3 were removed for the release of Lenny`, `since dpkg 1.4.0.7`) unless the
+# line says it is an address
+VERSION_LINE = re.compile(r"(?i)\b(?:versions?|releases?|released|upgrade|changelog)\b")
+ADDRESS_LINE = re.compile(
+    r"(?i)\b(?:ip|ipv4|address|addresses|addr|host|hosts|server|client|peer|proxy|dns|route)\b"
+)
+# a PEM block is a key only with key material in it (`\nXXXX\n` stands in for one in docs)
+PEM_MATERIAL = re.compile(r"[A-Za-z0-9+/]{16,}")
+PEM_FRAME = re.compile(r"-----(?:BEGIN|END)[A-Z ]*-----")
+# detect-secrets' own marker for a line a person checked: "not a secret"
+ALLOWLIST_PRAGMA = re.compile(r"pragma:\s*allowlist\s+(?P<next>nextline\s+)?secret")
 PEM = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(?:-----END[A-Z ]*PRIVATE KEY( BLOCK)?-----|\Z)",
     re.S,
@@ -198,7 +228,11 @@ class SecretScanner:
     def scan(self, text: str, path: str | None = None) -> list[Span]:
         spans: list[Span] = []
         if "PRIVATE KEY" in text and self.on("private_key"):
-            spans.extend(Span(m.start(), m.end(), "private_key") for m in PEM.finditer(text))
+            spans.extend(
+                Span(m.start(), m.end(), "private_key")
+                for m in PEM.finditer(text)
+                if PEM_MATERIAL.search(PEM_FRAME.sub("", m.group()))
+            )
         if "@" in text and self.on("email"):
             for m in EMAIL.finditer(text):
                 # `user:password@host` in a URL is a credential, not an address
@@ -208,9 +242,7 @@ class SecretScanner:
                     spans.append(Span(m.start(), m.end(), "email"))
         if self.on("ip_address"):
             for m in IPV4.finditer(text) if MAYBE_IPV4.search(text) else ():
-                if _public_ip(m.group()) and not VERSION_BEFORE.search(
-                    text[max(0, m.start() - 24) : m.start()]
-                ):
+                if _public_ip(m.group()) and not _a_version(text, m):
                     spans.append(Span(m.start(), m.end(), "ip_address"))
             if MAYBE_IPV6.search(text):
                 for m in IPV6.finditer(text):
@@ -223,6 +255,8 @@ class SecretScanner:
         lowered = text.lower()  # shared by the context rules and the plugins' pre-filter
         spans.extend(self.context.scan(text, lowered))
         spans.extend(self._plugin_spans(text, path, lowered))
+        if "allowlist" in lowered:
+            spans = _without_allowlisted(text, spans)
         return merge(spans)
 
     # ---- detect-secrets on the lines that might hold something ---------------------------------
@@ -271,9 +305,11 @@ class SecretScanner:
                         and not heuristic.is_templated_secret(value)
                         and not heuristic.is_prefixed_with_dollar_sign(value)
                         and len(value) >= 4
+                        and not _prose_value(value)
+                        and not points_elsewhere(value)
                     ):
                         kind = keyword_kind(line, value)
-                        if self.on(kind):
+                        if kind is not None and self.on(kind):
                             found.append((kind, value))
             if not lock_file and not TRAP_LINE.search(line):
                 keyword_line = bool(SECRET_WORDS.search(line))
@@ -316,7 +352,7 @@ PLACEHOLDER = re.compile(
     r"<[^<>\s]{1,40}>|\*{3,}|[xX]{4,}|\.{3}|…"
     r"|(?i:(?:your|my|insert|enter|replace|put|add)[-_ ]?[\w-]{0,30}?"
     r"(?:key|secret|token|password|pass|pwd|value|here))"
-    r"|(?i:change[-_]?me|placeholder|example|dummy|redacted|secret|password|passwd|none|null"
+    r"|(?i:change[-_]?me|placeholder|example|dummy|redacted|secret|password|passwd|pass|none|null"
     r"|todo|tbd|fixme|test|testing|s3cr3t)"
     r"|(?i:[a-z]{1,8}[-_](?:\.{3}|x{3,}|\*{3,}|…))"
     r"|\$\{[^}]{1,60}\}|\$[A-Z_][A-Z0-9_]{0,60}|\{\{[^}]{1,60}\}\}|%\([a-z_]{1,40}\)s"
@@ -324,8 +360,26 @@ PLACEHOLDER = re.compile(
 )
 
 
+# words that make up a stand-in value (`SuperSecretToken`, `not-a-real-secret`,
+# `something-secret-here`); a value of these alone, naming a secret, is a placeholder
+PLACEHOLDER_WORDS = {
+    "your", "my", "our", "the", "a", "an", "not", "real", "fake", "dummy", "example",
+    "sample", "test", "testing", "demo", "mock", "some", "something", "super", "top", "very",
+    "secret", "secrets", "token", "password", "pass", "key", "api", "apikey", "here", "value",
+    "foo", "bar", "baz", "this", "is", "goes", "put", "insert", "enter", "replace", "change",
+    "me", "placeholder", "default", "xxx",
+}  # fmt: skip
+SECRET_NOUNS = {"secret", "secrets", "token", "password", "pass", "key", "apikey", "value"}
+
+
 def is_placeholder(value: str) -> bool:
-    return PLACEHOLDER.fullmatch(value.strip("'\"")) is not None
+    value = value.strip("'\"")
+    if PLACEHOLDER.fullmatch(value) is not None:
+        return True
+    if not value.replace("-", "").replace("_", "").replace(".", "").replace(" ", "").isalpha():
+        return False
+    words = set(name_words(value))
+    return len(words) >= 2 and words <= PLACEHOLDER_WORDS and bool(words & SECRET_NOUNS)
 
 
 def _public_ip(text: str) -> bool:
@@ -349,10 +403,66 @@ def _in_url_userinfo(text: str, at: int) -> bool:
     return "://" in head and ":" in head.split("://", 1)[1]
 
 
-def keyword_kind(line: str, value: str) -> str:
+def keyword_kind(line: str, value: str) -> str | None:
     """The kind of a value detect-secrets' keyword plugin found, from the name it is assigned
-    to (`SECRET_KEY` holds a generic secret, `db_password` a password)."""
+    to (`SECRET_KEY` holds a generic secret, `db_password` a password); None for a name that
+    describes one (`password_encryption`)."""
+    at = line.find(value)
+    named = NAME_BEFORE.search(line, 0, at) if at > 0 else None
+    if named is not None:
+        if describes_secret(named.group("name")):
+            return None
+        return name_kind(named.group("name")) or "password"
     for m in ASSIGNMENT.finditer(line):
         if value in m.group("value"):
+            if describes_secret(m.group("name")):
+                return None
             return name_kind(m.group("name")) or "password"
     return "password"
+
+
+# the name a value is assigned to, right before it: `password_encryption = ` + value
+NAME_BEFORE = re.compile(r"(?P<name>[A-Za-z_][\w.-]{0,80})[\"']?\s*(?::=|=>|==?|:)\s*[\"'`]?$")
+
+
+def _a_version(text: str, m: re.Match) -> bool:
+    """A dotted quad that its context shows to be a version or a section number."""
+    if VERSION_BEFORE.search(text[max(0, m.start() - 24) : m.start()]):
+        return True
+    if VERSION_AFTER.match(text, m.end()):
+        return True
+    if m.group()[0] != "0" and m.group().index(".") == 1:  # starts 1-9: a version's shape
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        line = text[start : end if end >= 0 else len(text)]
+        return bool(VERSION_LINE.search(line)) and not ADDRESS_LINE.search(line)
+    return False
+
+
+def _prose_value(value: str) -> bool:
+    """Padded with spaces, or plain lowercase words (`files systemd` after nsswitch's
+    `passwd:`, ` and ` between two quoted names): text, not a password."""
+    return value != value.strip() or (
+        " " in value and all(w.isalpha() and w.islower() for w in value.split())
+    )
+
+
+def _without_allowlisted(text: str, spans: list[Span]) -> list[Span]:
+    """Secrets on a line marked `pragma: allowlist secret` (or below `pragma: allowlist
+    nextline secret`) are left as they are; addresses are still personal data."""
+    marked: set[int] = set()  # line starts
+    for m in ALLOWLIST_PRAGMA.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        if m.group("next"):
+            end = text.find("\n", m.end())
+            if end < 0:
+                continue
+            start = end + 1
+        marked.add(start)
+    if not marked:
+        return spans
+    return [
+        s
+        for s in spans
+        if s.kind in ("email", "ip_address") or text.rfind("\n", 0, s.start) + 1 not in marked
+    ]
