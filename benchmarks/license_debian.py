@@ -19,19 +19,25 @@ import glob
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from curate.licenses import sources
 from curate.licenses.dep5 import debian_to_spdx, is_dep5
 
 
-def samples() -> list[tuple[str, str]]:
-    out = []
+def dep5_files() -> Iterator[tuple[str, list[str]]]:
+    """(path, paragraphs) of every machine-readable copyright file under /usr/share/doc."""
     for path in sorted(glob.glob("/usr/share/doc/*/copyright")):
         text = Path(path).read_text(errors="replace")
-        if not is_dep5(text):
-            continue
-        for para in re.split(r"\n[ \t]*\n", text):
+        if is_dep5(text):
+            yield path, re.split(r"\n[ \t]*\n", text)
+
+
+def samples() -> list[tuple[str, str]]:
+    out = []
+    for _path, paragraphs in dep5_files():
+        for para in paragraphs:
             lines = para.split("\n")
             if not lines[0].startswith("License:"):
                 continue

@@ -32,8 +32,9 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 import orjson
+from license_debian import dep5_files
 
-from curate.licenses.dep5 import debian_to_spdx, is_dep5
+from curate.licenses.dep5 import debian_to_spdx
 from curate.stages import configure, get_stage_class
 
 LICENSE_FILE = re.compile(
@@ -153,11 +154,8 @@ def dist_info_samples() -> list[tuple[str, str, str]]:
 
 def dep5_samples() -> list[tuple[str, str, str]]:
     out = []
-    for path in sorted(glob.glob("/usr/share/doc/*/copyright")):
-        text = Path(path).read_text(errors="replace")
-        if not is_dep5(text):
-            continue
-        for para in re.split(r"\n[ \t]*\n", text):
+    for path, paragraphs in dep5_files():
+        for para in paragraphs:
             fields = dict(
                 (line.split(":", 1)[0], line.split(":", 1)[1].strip())
                 for line in para.split("\n")
