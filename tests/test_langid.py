@@ -120,3 +120,12 @@ def test_a_run_counts_natural_languages_apart_from_file_languages(tmp_path):
     card = (tmp_path / "out" / "README.md").read_text()
     assert "## Composition by natural language" in card
     assert "| de | 1 | 33.33 |" in card
+
+
+def test_keep_takes_iso_codes_one_or_more():
+    from curate.stages import StageOptionsError
+
+    with pytest.raises(StageOptionsError, match="'EN' is not an ISO 639 code"):
+        curate.read([{"id": "1", "text": "x"}]).langid(keep="EN")
+    out = curate.read([{"id": "1", "text": "Bonjour mes amis"}]).langid(keep="fr").to_list()
+    assert _ids(out) == [("1", "fr", 0.9831)]

@@ -243,7 +243,10 @@ def test_a_drop_keeps_its_value_and_threshold_in_the_reject(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--preset", "fineweb"], "quality: unknown preset 'fineweb' (known: gopher, c4, code)"),
+        (
+            ["--preset", "fineweb"],
+            "quality: --preset: unknown preset 'fineweb' (known: gopher, c4, code)",
+        ),
         (
             ["--thresholds", "{words: {least: 3}}"],
             "words: expected {min: NUMBER} and/or {max: NUMBER}",
@@ -287,3 +290,19 @@ def test_the_ascii_fast_path_gives_the_general_paths_values(text):
     general.ascii = False  # as a text with one non-ASCII character is measured
     assert fast.ascii
     assert {n: f(fast) for n, f in MEASURES.items()} == {n: f(general) for n, f in MEASURES.items()}
+
+
+def test_a_pipeline_names_the_line_of_an_unknown_preset_and_takes_one_as_a_string(tmp_path):
+    from tests.test_run import write_pipeline
+
+    (tmp_path / "in.jsonl").write_bytes(b'{"id":"a","text":"x"}\n')
+    write_pipeline(tmp_path, inputs=["in.jsonl"], stages="  - quality: {preset: fineweb}\n")
+    done = run_curate("validate", "pipeline.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "curate: error: pipeline.yaml:5: stages[0].quality.preset: "
+        "unknown preset 'fineweb' (known: gopher, c4, code)\n"
+    )
+    chain = curate.read([{"id": "a", "text": "{x}"}]).quality(preset="c4", measures="chars")
+    assert chain.to_list() == []
+    assert chain.stats[0]["dropped"] == {"quality:curly_bracket": 1}

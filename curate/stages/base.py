@@ -65,6 +65,11 @@ class StageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def one_or_more(value: Any) -> Any:
+    """A list key given one string (`preset: gopher`, `keep: en`) is a list of that one."""
+    return [value] if isinstance(value, str) else value
+
+
 @dataclass
 class StageStats:
     """Counts for one stage: records in, out, dropped by reason, errors, seconds."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from curate.decontam.ngrams import DEFAULT_N, build_index
-from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
 
 
 class DecontaminateConfig(StageConfig):
@@ -36,6 +36,8 @@ class DecontaminateConfig(StageConfig):
     action: Literal["drop", "annotate"] = Field(
         "drop", description="drop a contaminated record, or keep it with meta.contamination"
     )
+
+    _listed = field_validator("evals", "eval_fields", mode="before")(one_or_more)
 
 
 class DecontaminateStage(RecordStage):

@@ -9,14 +9,15 @@ as code (a `meta.language` whose type in the language table is not prose) are sk
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from curate.core.errors import RecordError
 from curate.core.rules_path import shipped_rules
-from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
 from curate.tagging.languages import load_languages
 from curate.tagging.natural_language import (
     SHIPPED_MODEL_NAME,
@@ -24,6 +25,8 @@ from curate.tagging.natural_language import (
     LanguageModel,
     shipped_model,
 )
+
+ISO_CODE = re.compile(r"[a-z]{2,3}")  # lid.176's labels: ISO 639-1, else 639-2/3; `und`
 
 
 class LangidConfig(StageConfig):
@@ -46,6 +49,16 @@ class LangidConfig(StageConfig):
         "'natural_language'",
     )
     overwrite: bool = Field(False, description="replace an existing meta.natural_language")
+
+    _listed = field_validator("keep", mode="before")(one_or_more)
+
+    @field_validator("keep")
+    @classmethod
+    def _iso_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not ISO_CODE.fullmatch(code):
+                raise ValueError(f"{code!r} is not an ISO 639 code as written here (en, de, zh)")
+        return value
 
 
 class LangidStage(RecordStage):

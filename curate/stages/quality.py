@@ -11,18 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from curate.core.errors import ConfigError
 from curate.core.rules_path import shipped_rules
 from curate.quality.presets import Rule, load_presets, parse_rule
 from curate.quality.signals import MEASURES, measure
-from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
 
 
 class QualityConfig(StageConfig):
     path_fields: ClassVar[tuple[str, ...]] = ("rules",)
 
+    rules: str | None = Field(
+        None, description="presets file (default: the shipped rules/quality.yaml)"
+    )
     preset: list[str] = Field(
         default_factory=list, description="presets whose rules apply: gopher, c4, code"
     )
@@ -38,9 +41,18 @@ class QualityConfig(StageConfig):
     )
     drop: bool = Field(True, description="drop records that break a rule (false: annotate)")
     annotate: bool = Field(True, description="write the measures to meta.quality")
-    rules: str | None = Field(
-        None, description="presets file (default: the shipped rules/quality.yaml)"
-    )
+
+    _listed = field_validator("preset", "measures", mode="before")(one_or_more)
+
+    @field_validator("preset")
+    @classmethod
+    def _known_presets(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("rules") is None:  # the shipped presets (another file: at setup)
+            known = load_presets(shipped_rules("quality.yaml")).rules
+            for name in value:
+                if name not in known:
+                    raise ValueError(f"unknown preset {name!r} (known: {', '.join(known)})")
+        return value
 
     @field_validator("thresholds")
     @classmethod
