@@ -60,7 +60,7 @@ def test_code_is_skipped_prose_formats_and_untagged_records_are_identified():
     ]
     out = curate.read(records).langid().to_list()
     assert _ids(out) == [("py", None, None), ("md", "de", 1.0), ("web", "fr", 0.989)]
-    out = curate.read(records).langid(code=True).to_list()
+    out = curate.read(records).langid(code="text").to_list()
     assert _ids(out)[0] == ("py", "de", 1.0)
 
 
@@ -129,3 +129,57 @@ def test_keep_takes_iso_codes_one_or_more():
         curate.read([{"id": "1", "text": "x"}]).langid(keep="EN")
     out = curate.read([{"id": "1", "text": "Bonjour mes amis"}]).langid(keep="fr").to_list()
     assert _ids(out) == [("1", "fr", 0.9831)]
+
+
+PYTHON = """#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+\"\"\"Berechnet die Summe zweier Zahlen und gibt sie zurück.\"\"\"
+import os  # Betriebssystem
+
+def add(a, b):
+    # Addiert zwei Zahlen
+    url = "http://example.com"
+    return a + b
+"""
+JAVA = """/**
+ * 计算两个数字的和。
+ * @param a 第一个数字
+ */
+public int add(int a, int b) { // 返回结果
+    String u = "http://x.org/a"; return a + b;
+}
+"""
+
+
+def test_comments_and_docstrings_of_code_give_its_natural_language():
+    from curate.tagging.comments import comments_of
+
+    assert comments_of(PYTHON, "Python") == (
+        "-*- coding: utf-8 -*-\nBerechnet die Summe zweier Zahlen und gibt sie zurück.\n"
+        "Betriebssystem\nAddiert zwei Zahlen"
+    )  # not the shebang, not the URL in a string
+    assert comments_of(JAVA, "Java") == "计算两个数字的和。\n@param a 第一个数字\n返回结果"
+    assert comments_of("SELECT 1; -- commentaire en français\n", "SQL") == "commentaire en français"
+    assert comments_of("+++.", "Brainfuck") is None  # no comment syntax known: not read
+    records = [
+        {"id": "py", "text": PYTHON, "meta": {"language": "Python"}},
+        {"id": "java", "text": JAVA, "meta": {"language": "Java"}},
+        {"id": "bare", "text": "x = 1\n", "meta": {"language": "Python"}},
+        {"id": "bf", "text": "+++.", "meta": {"language": "Brainfuck"}},
+    ]
+    out = curate.read(records).langid(code="comments").to_list()
+    assert _ids(out) == [
+        ("py", "de", 0.9963),
+        ("java", "zh", 0.9991),
+        ("bare", "und", 0.0),  # code without a comment
+        ("bf", None, None),
+    ]
+
+
+def test_every_comment_family_names_a_language_of_the_shipped_table():
+    from curate.tagging.comments import FAMILIES
+    from curate.tagging.languages import load_languages
+
+    types = load_languages().types
+    assert sorted(n for n in FAMILIES if n not in types) == []
+    assert all(types[n] != "prose" for n in FAMILIES)  # prose is read whole, not its comments

@@ -3,21 +3,24 @@
 
 A key of its own, not `meta.language`: `tag` writes the *file* language there (`Markdown`,
 `Text`, `Python`), and a German README is both Markdown and German. Records that `tag` marked
-as code (a `meta.language` whose type in the language table is not prose) are skipped unless
-`code: true`; records without a `meta.language` (web text, books) are identified.
+as code (a `meta.language` whose type in the language table is not prose) are skipped, or
+with `code: text` identified from their whole text, or with `code: comments` from their
+comments and docstrings (the language of a Java file's Chinese comments); records without a
+`meta.language` (web text, books) are identified.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from curate.core.errors import RecordError
 from curate.core.rules_path import shipped_rules
 from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
+from curate.tagging.comments import comments_of
 from curate.tagging.languages import load_languages
 from curate.tagging.natural_language import (
     SHIPPED_MODEL_NAME,
@@ -38,7 +41,11 @@ class LangidConfig(StageConfig):
     languages: str | None = Field(
         None, description="language table that says which meta.language values are code"
     )
-    code: bool = Field(False, description="identify records tagged as code too")
+    code: Literal["skip", "text", "comments"] = Field(
+        "skip",
+        description="records tagged as code: skipped, identified from their whole text, or "
+        "from their comments and docstrings",
+    )
     max_chars: int = Field(4000, ge=1, description="identify from the first N characters")
     min_score: float = Field(
         0.0, ge=0.0, le=1.0, description="below this probability the language is 'und'"
@@ -76,7 +83,7 @@ class LangidStage(RecordStage):
         )
         types = load_languages(self.languages_path).types
         self._table_size = len(types)
-        # meta.language values that name code: skipped unless `code: true`
+        # meta.language values that name code: skipped unless `code` says otherwise
         self._code = frozenset(n for n, t in types.items() if t != "prose")
         self._keep = frozenset(cfg.keep)
 
@@ -94,14 +101,22 @@ class LangidStage(RecordStage):
         meta = record.get("meta")
         if meta is not None and type(meta) is not dict:
             raise RecordError("meta is not an object")
-        if meta and not cfg.code and meta.get("language") in self._code:
-            return None
+        text = None
+        if meta and meta.get("language") in self._code:
+            if cfg.code == "skip":
+                return None
+            if cfg.code == "comments":
+                text = comments_of(self.fields.text_of(record), meta["language"])
+                if text is None:  # no comment syntax known for the language: not read
+                    return None
         had = meta.get("natural_language") if meta else None
         if had is not None and not cfg.overwrite:
             if type(had) is not str:
                 raise RecordError("meta.natural_language is not a string")
             return self._kept(had)
-        language, score = self.model.identify(self.fields.text_of(record), cfg.max_chars)
+        if text is None:
+            text = self.fields.text_of(record)
+        language, score = self.model.identify(text, cfg.max_chars)
         if score < cfg.min_score:
             language = UNDETERMINED
         meta = self.meta(record)
