@@ -306,3 +306,22 @@ def test_a_pipeline_names_the_line_of_an_unknown_preset_and_takes_one_as_a_strin
     chain = curate.read([{"id": "a", "text": "{x}"}]).quality(preset="c4", measures="chars")
     assert chain.to_list() == []
     assert chain.stats[0]["dropped"] == {"quality:curly_bracket": 1}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["quality"], ["decontaminate", "--eval", "tests/../fixtures/docs.jsonl"]],
+)
+def test_a_meta_that_is_not_an_object_is_a_bad_line_not_overwritten(args):
+    line = b'{"id":"a","text":"The \\"assert\\" statement","meta":"keep me"}\n'
+    if args[0] == "decontaminate":  # annotate a record that shares a 13-gram with the evals
+        from tests.conftest import FIXTURES
+
+        first = orjson.loads((FIXTURES / "docs.jsonl").read_bytes().splitlines()[0])
+        line = orjson.dumps({"id": "a", "text": first["text"], "meta": "keep me"}) + b"\n"
+        args = [*args, "--action", "annotate"]
+    done = run_curate(*args, input=line)
+    assert done.returncode == 1
+    assert done.stderr.decode() == "curate: error: <stdin>:1: meta is not an object\n"
+    skipped = run_curate(*args, "--on-error", "skip", input=line)
+    assert skipped.returncode == 0 and skipped.stdout == b""

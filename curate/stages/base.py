@@ -65,6 +65,17 @@ class StageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def own_meta(record: dict) -> dict:
+    """The record's `meta` object (created when missing or null); a `meta` that is something
+    else is a bad line, not a value to overwrite (its content would be lost)."""
+    meta = record.get("meta")
+    if meta is None:
+        meta = record["meta"] = {}
+    elif type(meta) is not dict:
+        raise RecordError("meta is not an object")
+    return meta
+
+
 def one_or_more(value: Any) -> Any:
     """A list key given one string (`preset: gopher`, `keep: en`) is a list of that one."""
     return [value] if isinstance(value, str) else value

@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from curate.decontam.ngrams import DEFAULT_N, build_index
-from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more, own_meta
 
 
 class DecontaminateConfig(StageConfig):
@@ -80,6 +80,6 @@ class DecontaminateStage(RecordStage):
         benchmark, item = found
         if self.config.action == "drop":
             return "contaminated", {"benchmark": benchmark, "item": item}
-        self.meta(record)["contamination"] = {"benchmark": benchmark, "item": item}
+        own_meta(record)["contamination"] = {"benchmark": benchmark, "item": item}
         self.count({"contaminated": 1})
         return EDITED

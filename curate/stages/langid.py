@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from curate.core.errors import RecordError
 from curate.core.rules_path import shipped_rules
-from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more, own_meta
 from curate.tagging.comments import comments_of
 from curate.tagging.languages import load_languages
 from curate.tagging.natural_language import (
@@ -119,7 +119,7 @@ class LangidStage(RecordStage):
         language, score = self.model.identify(text, cfg.max_chars)
         if score < cfg.min_score:
             language = UNDETERMINED
-        meta = self.meta(record)
+        meta = own_meta(record)
         meta["natural_language"] = language
         meta["natural_language_score"] = score
         verdict = self._kept(language)

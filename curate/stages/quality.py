@@ -17,7 +17,7 @@ from curate.core.errors import ConfigError
 from curate.core.rules_path import shipped_rules
 from curate.quality.presets import Rule, load_presets, parse_rule
 from curate.quality.signals import MEASURES, measure
-from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more
+from curate.stages.base import EDITED, RecordStage, StageConfig, Verdict, one_or_more, own_meta
 
 
 class QualityConfig(StageConfig):
@@ -114,7 +114,7 @@ class QualityStage(RecordStage):
         cfg: QualityConfig = self.config
         values = measure(self.fields.text_of(record), self.names)
         if cfg.annotate:
-            self.meta(record)["quality"] = values
+            own_meta(record)["quality"] = values
         if cfg.drop:
             for rule in self.checks:
                 broken = rule.broken(values[rule.measure])
