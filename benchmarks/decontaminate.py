@@ -46,7 +46,7 @@ def eval_set(ngrams: int) -> Path:
             continue
         items.append({"id": f"man/{page}/{n}", "text": paragraph})
         index.add("man", items[-1]["id"], paragraph)
-        if len(index.grams) >= ngrams:
+        if index.ngrams >= ngrams:
             break
     path.write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in items))
     return path
@@ -83,7 +83,7 @@ def main() -> None:
     evals = eval_set(args.ngrams)
     index = build_index([str(evals)], "words", 13, ["text"], "id")
     print(
-        f"index: {len(index.items):,} items, {len(index.grams):,} 13-grams, vocabulary {len(index.vocab):,}"
+        f"index: {len(index.items):,} items, {index.ngrams:,} 13-grams, vocabulary {len(index.vocab):,}"
     )
     corpus = planted_corpus(evals, args.plant)
     exe = shutil.which("curate") or str(Path(sys.executable).parent / "curate")

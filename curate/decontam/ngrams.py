@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,73 +60,127 @@ def chars_of(text: str) -> str:
 @dataclass
 class NgramIndex:
     """Every n-gram of the evaluation items, mapped to the first item (in file order) that
-    holds it; items are (benchmark, item id)."""
+    holds it; items are (benchmark, item id).
+
+    Compact: an n-gram is kept as a 64-bit hash (sorted, 8 bytes, plus 4 for its item), with
+    each item's own tokens (4 bytes a word) and an 8-byte digest of its text for the
+    checksum; a hash found in a text is confirmed against the item's tokens, so a collision
+    never names an item that does not hold the n-gram. (~30 bytes an n-gram instead of
+    ~240 for a dict of tuples.)
+    """
 
     unit: str
     n: int
     items: list[tuple[str, str]] = field(default_factory=list)
-    grams: dict = field(default_factory=dict)  # n-gram -> index into items
     vocab: dict[str, int] = field(default_factory=dict)  # words unit: word -> id
     files: list[dict] = field(default_factory=list)  # {path, sha256, items}
     short_items: int = 0  # items with fewer than n tokens: nothing to match
+    _keys: array = field(default_factory=lambda: array("q"))  # hashes, as added
+    _owners: array = field(default_factory=lambda: array("i"))  # their items
+    _tokens: list = field(default_factory=list)  # each item's ids (words) or text (chars)
+    _digests: array = field(default_factory=lambda: array("Q"))  # BLAKE2b-64 of n-gram texts
+    _sorted: tuple | None = None  # (keys, owners) as numpy arrays, built on first lookup
 
     def add(self, benchmark: str, item: str, text: str) -> None:
         at = len(self.items)
         self.items.append((benchmark, item))
-        grams = self.grams
+        n = self.n
         if self.unit == "words":
+            words = words_of(text)
             vocab = self.vocab
-            ids = [vocab.setdefault(w, len(vocab)) for w in words_of(text)]
-            if len(ids) < self.n:
-                self.short_items += 1
-                return
-            for i in range(len(ids) - self.n + 1):
-                grams.setdefault(tuple(ids[i : i + self.n]), at)
+            ids = array("i", (vocab.setdefault(w, len(vocab)) for w in words))
+            self._tokens.append(ids)
+            windows = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
+            texts = (" ".join(words[i : i + n]) for i in range(len(ids) - n + 1))
         else:
             chars = chars_of(text)
-            if len(chars) < self.n:
-                self.short_items += 1
-                return
-            for i in range(len(chars) - self.n + 1):
-                grams.setdefault(chars[i : i + self.n], at)
+            self._tokens.append(chars)
+            windows = [chars[i : i + n] for i in range(len(chars) - n + 1)]
+            texts = iter(windows)
+        if not windows:
+            self.short_items += 1
+            return
+        self._keys.extend(map(hash, windows))
+        self._owners.extend([at] * len(windows))
+        blake = hashlib.blake2b
+        self._digests.extend(
+            int.from_bytes(blake(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+            for t in texts
+        )
+        self._sorted = None
+
+    def _distinct_digests(self):
+        import numpy as np
+
+        return np.unique(np.frombuffer(self._digests, dtype=np.uint64))
+
+    @property
+    def ngrams(self) -> int:
+        """Distinct n-grams in the index."""
+        return len(self._distinct_digests())
+
+    def _lookup(self) -> tuple:
+        if self._sorted is None:
+            import numpy as np
+
+            keys = np.frombuffer(self._keys, dtype=np.int64)
+            owners = np.frombuffer(self._owners, dtype=np.int32)
+            order = np.lexsort((owners, keys))  # by hash, then the first item holding it
+            keys, owners = keys[order], owners[order]
+            first = np.ones(len(keys), dtype=bool)
+            first[1:] = keys[1:] != keys[:-1]
+            self._sorted = (keys[first], owners[first])
+        return self._sorted
 
     def first_match(self, text: str) -> tuple[str, str] | None:
         """The (benchmark, item) of the first n-gram of `text` that an item holds."""
-        n, grams = self.n, self.grams
+        n = self.n
         if self.unit == "chars":
             chars = chars_of(text)
-            for i in range(len(chars) - n + 1):
-                at = grams.get(chars[i : i + n])
-                if at is not None:
-                    return self.items[at]
+            windows: list = [chars[i : i + n] for i in range(len(chars) - n + 1)]
+        else:
+            ids = list(map(self.vocab.get, words_of(text)))
+            windows = []
+            run = 0  # known words ending at i: only runs of n known words can match
+            for i, word_id in enumerate(ids):
+                if word_id is None:
+                    run = 0
+                    continue
+                run += 1
+                if run >= n:
+                    windows.append(tuple(ids[i - n + 1 : i + 1]))
+        if not windows or not self._keys:
             return None
-        ids = list(map(self.vocab.get, words_of(text)))
-        run = 0  # known words ending at i
-        for i, word_id in enumerate(ids):
-            if word_id is None:
-                run = 0
-                continue
-            run += 1
-            if run >= n:
-                at = grams.get(tuple(ids[i - n + 1 : i + 1]))
-                if at is not None:
-                    return self.items[at]
+        import numpy as np
+
+        keys, owners = self._lookup()
+        wanted = np.fromiter(map(hash, windows), dtype=np.int64, count=len(windows))
+        at = np.searchsorted(keys, wanted)
+        at[at == len(keys)] = 0
+        for w in np.flatnonzero(keys[at] == wanted):  # in text order
+            owner = int(owners[at[w]])
+            if self._holds(owner, windows[w]):
+                return self.items[owner]
         return None
 
-    def checksum(self) -> str:
-        """SHA-256 of the index's content (the sorted n-grams as text, with the unit and n):
-        the same evaluation n-grams give the same checksum whatever files held them."""
-        words = None
-        if self.unit == "words":
-            words = [""] * len(self.vocab)
-            for word, i in self.vocab.items():
-                words[i] = word
-        texts = sorted(
-            " ".join(words[i] for i in gram) if words is not None else gram for gram in self.grams
+    def _holds(self, owner: int, window) -> bool:
+        """Whether item `owner` holds the n-gram (a hash match confirmed, not trusted)."""
+        tokens = self._tokens[owner]
+        if self.unit == "chars":
+            return window in tokens
+        target = array("i", window)
+        n = self.n
+        first = window[0]
+        return any(
+            tokens[i : i + n] == target for i in range(len(tokens) - n + 1) if tokens[i] == first
         )
+
+    def checksum(self) -> str:
+        """SHA-256 of the index's content: the sorted 8-byte BLAKE2b digests of its distinct
+        n-grams' text, with the unit and n. The same evaluation n-grams give the same
+        checksum whatever files held them."""
         digest = hashlib.sha256(f"{self.unit}:{self.n}\n".encode())
-        for text in texts:
-            digest.update(text.encode("utf-8", "surrogatepass") + b"\n")
+        digest.update(self._distinct_digests().astype(">u8").tobytes())
         return digest.hexdigest()
 
 

@@ -66,7 +66,7 @@ class DecontaminateStage(RecordStage):
             "index": {
                 "unit": index.unit,
                 "n": index.n,
-                "ngrams": len(index.grams),
+                "ngrams": index.ngrams,
                 "items": len(index.items),
                 "short_items": index.short_items,
                 "sha256": self._checksum,
