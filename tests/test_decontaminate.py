@@ -208,3 +208,20 @@ def test_any_50_shared_characters_are_found_whatever_the_whitespace(item, before
     window = "\n    ".join(dense[5:55]) if len(dense) >= 55 else " ".join(dense[:50])
     assert index.first_match(before + window) == ("bench", "item-1")
     assert index.first_match(before + dense[:49]) is None  # a 50th character is the prefix's
+
+
+def test_a_hash_that_matches_an_ngram_no_item_holds_is_not_a_match():
+    """The index keeps 64-bit hashes: a hit is confirmed against the item's own tokens, so a
+    colliding hash (made here by hand) never names an item."""
+    from curate.decontam.ngrams import NgramIndex
+
+    index = NgramIndex("words", 3)
+    index.add("bench", "item-1", "alpha beta gamma delta")
+    stranger = ("delta", "gamma", "beta")  # known words, not an n-gram of the item
+    ids = tuple(index.vocab[w] for w in stranger)
+    index._keys.append(hash(ids))  # the collision
+    index._owners.append(0)
+    index._sorted = None
+    assert index.first_match("delta gamma beta") is None
+    assert index.first_match("x beta gamma delta y") == ("bench", "item-1")
+    assert index.ngrams == 2
