@@ -602,3 +602,50 @@ def test_the_manifest_beside_a_license_file_that_names_none_is_the_repositorys(t
         "b/pkg": ("MIT", "package_manifest"),
         "b/i.js": ("Apache-2.0", "repository"),
     }
+
+
+LGPL2_LATER = (
+    "This program is free software; you can redistribute it and/or modify it\n"
+    "under the terms of the GNU Library General Public License as published by the\n"
+    "Free Software Foundation; version 2 of the License, or (at\n"
+    "your option) any later version.\n\n"
+    "On Debian systems, the complete text of version 2 of the GNU Library\n"
+    "General Public License can be found in `/usr/share/common-licenses/LGPL-2'.\n"
+)
+LGPL21_ONLY = (
+    "This program is free software: you can redistribute it and/or modify\n"
+    "it under the terms of the GNU Lesser General Public License as published by\n"
+    "the Free Software Foundation, version 2.1 of the License.\n\n"
+    "This library is distributed in the hope that it will be useful,\n"
+    "but WITHOUT ANY WARRANTY; without even the implied warranty of\n"
+    "MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the\n"
+    "GNU Lesser General Public License for more details.\n"
+)
+GPL2_SOME_LATER = (
+    'SPDX license expression "GPL-2.0-or-later":\n\n'
+    "This license identifier refers to the choice to use code under\n"
+    "GPL-2.0-or-later (i.e., GPL-2.0 or some later version), as distinguished\n"
+    "from use of code under GPL-2.0-only.\n\n"
+    "On Debian systems, the complete text of the GNU General Public License\n"
+    'version 2 can be found in "/usr/share/common-licenses/GPL-2.0".\n'
+)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # the "or later" words decide, however little of the notice's rules they matched
+        (LGPL2_LATER, "LGPL-2.0-or-later"),
+        (GPL2_SOME_LATER, "GPL-2.0-or-later"),
+        # no "later": the version alone, whatever boilerplate rule matched the rest
+        (LGPL21_ONLY, "LGPL-2.1-only"),
+    ],
+)
+def test_a_gnu_notice_states_its_version_choice_in_words(stage, text, expected):
+    assert stage.detector._scan(text) == expected
+
+
+def test_a_full_gpl_text_quoting_the_or_later_notice_stays_the_version_alone(stage):
+    text = (COMMON / "GPL-2").read_text()
+    assert "any later version" in text  # in its "How to Apply" appendix
+    assert stage.detector._scan(text) == "GPL-2.0-only"

@@ -103,7 +103,7 @@ def normalize(value: str) -> str | None:
     return alias
 
 
-COMBINE_VERSION = b"5:"  # bumped when `_scan` combines matches differently
+COMBINE_VERSION = b"6:"  # bumped when `_scan` combines matches differently
 # texts of the permissive families whose wording varies (BSD, MIT, ISC): short enough to be
 # the license itself rather than a source file with a header
 VARIANT_MARKERS = re.compile(
@@ -131,6 +131,45 @@ def alternatives_stated(keys: list[str]) -> list[str]:
     choices = [k for k in keys if _OR.search(k) and not _AND_WITH.search(k)]
     members = {m.strip("() ").lower() for k in choices for m in _OR.split(k.strip("()"))}
     return [k for k in keys if k in choices or k.lower() not in members]
+
+
+_OR_LATER = re.compile(r"(?i)\b(?:any|some)\s+later\s+version\b|\bor[ -]later\b")
+_NOT_LATER = re.compile(r"(?i)\b(?:not|no)\s+(?:any\s+)?later\s+version\b")
+
+
+def _version_choice_stated(
+    weight: dict[str, int], notice: dict[str, int], text: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """A GNU notice states its version choice in words: "or (at your option) any later
+    version" ("some later version", "or later") makes it `-or-later`, its absence `-only`,
+    whichever of scancode's rules matched more of the boilerplate around it. Only for a
+    notice (a short text) of one GNU license and version: a full license text quotes the
+    "any later version" notice in its appendix."""
+    if len(text) > VARIANT_CHARS:
+        return weight, notice
+    gnu = {k: _GNU_KEY.match(k) for k in weight}
+    versions = {(m.group(1), m.group(2)) for m in gnu.values() if m}
+    # unversioned mentions ("the GNU General Public License for more details", also in LGPL
+    # notices) are one_notice's to drop, not a second version
+    versions.discard(("gpl", "1.0"))
+    if any(f == "lgpl" and v != "2.0" for f, v in versions):
+        versions.discard(("lgpl", "2.0"))
+    if len(versions) != 1:
+        return weight, notice
+    family, version = versions.pop()
+    gnu = {
+        k: m is not None and (m.group(1), m.group(2)) == (family, version) for k, m in gnu.items()
+    }
+    later = _OR_LATER.search(text) is not None and _NOT_LATER.search(text) is None
+    chosen = f"{family}-{version}{'-plus' if later else ''}"
+    merged_weight: dict[str, int] = {}
+    merged_notice: dict[str, int] = {}
+    for key, value in weight.items():
+        target = chosen if gnu[key] else key
+        merged_weight[target] = merged_weight.get(target, 0) + value
+        if key in notice:
+            merged_notice[target] = max(merged_notice.get(target, 0), notice[key])
+    return merged_weight, merged_notice
 
 
 def one_notice(keys: list[str]) -> list[str]:
@@ -205,6 +244,7 @@ class Detector:
                 weight, notice = found
         if not weight:
             return None
+        weight, notice = _version_choice_stated(weight, notice, text)
         # A license text that mentions others in passing (CPython's LICENSE names the GPL in
         # its history table) is that license: keep what covers at least a quarter of the top
         # one, plus any full notice (a header of 20+ words) — a file under two licenses has both.
