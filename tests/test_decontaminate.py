@@ -28,10 +28,6 @@ def problems() -> list[dict]:
     return [orjson.loads(line) for line in gzip.open(HUMANEVAL)]
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
 def _verdicts(records: list[dict], **options) -> tuple[list[str], dict, list[dict]]:
     chain = curate.read(records).decontaminate(evals=[str(HUMANEVAL)], **{**FIELDS, **options})
     out = chain.to_list()

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from curate.core.errors import ConfigError
 from curate.core.records import get_path, split_path
-from curate.io.hashing import sha256_file
 from curate.io.policy import ErrorPolicy
 from curate.io.reader import read_source
 from curate.io.sources import Source
@@ -80,6 +79,7 @@ class NgramIndex:
     _tokens: list = field(default_factory=list)  # each item's ids (words) or text (chars)
     _digests: array = field(default_factory=lambda: array("Q"))  # BLAKE2b-64 of n-gram texts
     _sorted: tuple | None = None  # (keys, owners) as numpy arrays, built on first lookup
+    _distinct: object = None  # the sorted distinct digests, built when first asked
 
     def add(self, benchmark: str, item: str, text: str) -> None:
         at = len(self.items)
@@ -107,12 +107,14 @@ class NgramIndex:
             int.from_bytes(blake(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
             for t in texts
         )
-        self._sorted = None
+        self._sorted = self._distinct = None
 
     def _distinct_digests(self):
-        import numpy as np
+        if self._distinct is None:
+            import numpy as np
 
-        return np.unique(np.frombuffer(self._digests, dtype=np.uint64))
+            self._distinct = np.unique(np.frombuffer(self._digests, dtype=np.uint64))
+        return self._distinct
 
     @property
     def ngrams(self) -> int:
@@ -198,7 +200,8 @@ def build_index(
             raise ConfigError(f"decontaminate: {path}: no such evaluation file")
         benchmark = benchmark_name(path)
         before = len(index.items)
-        for batch in read_source(Source(path, path), ErrorPolicy()):
+        info: list[dict] = []  # the file's SHA-256, computed while it is read
+        for batch in read_source(Source(path, path), ErrorPolicy(), info):
             for record, lineno in zip(batch.records, batch.linenos):
                 texts = [get_path(record, p) for p in parts]
                 texts = [t for t in texts if isinstance(t, str)]
@@ -211,6 +214,7 @@ def build_index(
                 item = get_path(record, id_parts)
                 item = f"{benchmark}:{lineno}" if item is None else str(item)
                 index.add(benchmark, item, "\n".join(texts))
-        sha, _ = sha256_file(Path(path))
-        index.files.append({"path": path, "sha256": sha, "items": len(index.items) - before})
+        index.files.append(
+            {"path": path, "sha256": info[0]["sha256"], "items": len(index.items) - before}
+        )
     return index

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 import orjson
 
-from curate.licenses.sources import is_spdx, normalize
+from curate.licenses.sources import spdx_name
 
 try:
     import tomllib
@@ -59,9 +59,7 @@ def manifest_license(path: str, text: str) -> str | None:
 
 
 def _spdx(value: str) -> str | None:
-    value = _SLASH.sub(" OR ", value.strip())
-    expression = normalize(value)
-    return expression if expression and is_spdx(expression) else None
+    return spdx_name(_SLASH.sub(" OR ", value.strip()))
 
 
 def _json_values(data: object) -> list:

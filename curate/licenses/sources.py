@@ -103,6 +103,13 @@ def normalize(value: str) -> str | None:
     return alias
 
 
+def spdx_name(value: str) -> str | None:
+    """A license name or id (`Apache 2.0`, `MIT License`) as an SPDX expression of known ids;
+    None for a name that is no one SPDX license (`BSD`, `GPLv3`)."""
+    expression = normalize(value)
+    return expression if expression and is_spdx(expression) else None
+
+
 COMBINE_VERSION = b"6:"  # bumped when `_scan` combines matches differently
 # texts of the permissive families whose wording varies (BSD, MIT, ISC): short enough to be
 # the license itself rather than a source file with a header

@@ -101,21 +101,20 @@ class LangidStage(RecordStage):
         meta = record.get("meta")
         if meta is not None and type(meta) is not dict:
             raise RecordError("meta is not an object")
-        text = None
-        if meta and meta.get("language") in self._code:
-            if cfg.code == "skip":
-                return None
-            if cfg.code == "comments":
-                text = comments_of(self.fields.text_of(record), meta["language"])
-                if text is None:  # no comment syntax known for the language: not read
-                    return None
+        file_language = meta.get("language") if meta else None
+        is_code = file_language in self._code
+        if is_code and cfg.code == "skip":
+            return None
         had = meta.get("natural_language") if meta else None
         if had is not None and not cfg.overwrite:
             if type(had) is not str:
                 raise RecordError("meta.natural_language is not a string")
             return self._kept(had)
-        if text is None:
-            text = self.fields.text_of(record)
+        text = self.fields.text_of(record)
+        if is_code and cfg.code == "comments":
+            text = comments_of(text, file_language)
+            if text is None:  # no comment syntax known for the language: not read
+                return None
         language, score = self.model.identify(text, cfg.max_chars)
         if score < cfg.min_score:
             language = UNDETERMINED

@@ -30,7 +30,7 @@ from curate.licenses.dep5 import dep5_expression
 from curate.licenses.manifests import is_manifest, manifest_license
 from curate.licenses.policy import Policy, load_policy
 from curate.licenses.policy import Verdict as PolicyVerdict
-from curate.licenses.sources import Detector, could_hold_license, is_spdx, normalize, spdx_tag
+from curate.licenses.sources import Detector, could_hold_license, normalize, spdx_name, spdx_tag
 from curate.stages.base import (
     ANNOTATE,
     EDITED,
@@ -62,6 +62,14 @@ class LicenseConfig(StageConfig):
     cache: str | None = Field(None, description="file to keep scancode results between runs")
     by_repo: str | None = Field(None, description="repository field: files inherit its license")
     path_field: str = Field("meta.path", description="dotted field holding the file path")
+
+
+def license_file_name(path: str, text: str) -> str | None:
+    """A LICENSE file whose whole text is a license's name (`Apache 2.0`): that license, when
+    the name is a known SPDX id or alias."""
+    if len(text) > 100 or "\n" in text.strip() or not LICENSE_FILE.search(path):
+        return None
+    return spdx_name(text.strip().strip("."))
 
 
 class LicenseStage(GlobalStage):
@@ -119,30 +127,20 @@ class LicenseStage(GlobalStage):
         dep5 = dep5_expression(text) if text.startswith(("Format:", "\ufeffFormat:")) else None
         if dep5:
             return dep5, "debian_copyright", None
-        named = self._license_file_name(record, text)
-        if named:
-            return named, "license_name", None
         path = get_path(record, self.path_parts)
-        if isinstance(path, str) and is_manifest(path):
-            declared = manifest_license(path, text)
-            if declared:
-                return declared, "package_manifest", None
+        if isinstance(path, str):
+            named = license_file_name(path, text)
+            if named:
+                return named, "license_name", None
+            if is_manifest(path):
+                declared = manifest_license(path, text)
+                if declared:
+                    return declared, "package_manifest", None
         if self.detector is not None and could_hold_license(text):
             found = self.detector.detect(text)
             if found:
                 return found, "scancode", None
         return None, None, None
-
-    def _license_file_name(self, record: dict, text: str) -> str | None:
-        """A LICENSE file whose whole text is a license's name (`Apache 2.0`): that license,
-        when the name is a known SPDX id or alias."""
-        if len(text) > 100 or "\n" in text.strip():
-            return None
-        path = get_path(record, self.path_parts)
-        if not isinstance(path, str) or not LICENSE_FILE.search(path):
-            return None
-        named = normalize(text.strip().strip("."))
-        return named if named and is_spdx(named) else None
 
     def _judge(
         self, expression: str | None, source: str | None, raw: str | None
